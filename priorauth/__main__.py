@@ -1,0 +1,5 @@
+"""``python -m priorauth`` runs the CLI."""
+
+from .cli import main
+
+main()

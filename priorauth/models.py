@@ -1,0 +1,399 @@
+"""The case: everything a prior-authorization letter may say, validated.
+
+A letter states only what this model holds, so the model is strict: unknown fields are errors
+(a misspelt field must not silently vanish from a letter), dates must make sense together, and
+every free-text field has a length limit. ``priorauth schema`` prints the JSON Schema generated
+from these classes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import FieldProblems
+from .fields import (
+    CPT,
+    HCPCS,
+    NDC,
+    NPI,
+    CaseId,
+    CleanName,
+    ICD10Code,
+    Name,
+    Phone,
+    Text,
+    USState,
+    ZIPCode,
+)
+
+MAX_THERAPIES = 200
+MAX_DIAGNOSES = 20
+MAX_ATTACHMENTS = 50
+
+
+class Model(BaseModel):
+    """Base for every part of a case: unknown fields are errors, text is trimmed."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        coerce_numbers_to_str=True,
+        allow_inf_nan=False,
+        populate_by_name=True,
+        use_enum_values=False,
+    )
+
+
+class LetterKind(StrEnum):
+    initial = "initial"
+    appeal = "appeal"
+    peer_to_peer = "peer_to_peer"
+
+
+class Urgency(StrEnum):
+    standard = "standard"
+    expedited = "expedited"
+
+
+class Sex(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class Role(StrEnum):
+    """What a prior therapy was for; the letter groups its table by role."""
+
+    acute = "acute"
+    preventive = "preventive"
+    maintenance = "maintenance"  # scheduled chronic-pain medication (e.g. gabapentin in CRPS)
+    procedure = "procedure"
+    rehabilitation = "rehabilitation"
+
+
+class Outcome(StrEnum):
+    """Why a therapy stopped (or why it is listed). Only the first five are treatment failures."""
+
+    inadequate_response = "inadequate_response"
+    partial_response = "partial_response"
+    lost_efficacy = "lost_efficacy"
+    intolerance = "intolerance"
+    contraindication = "contraindication"
+    cost = "cost"
+    access = "access"
+    patient_preference = "patient_preference"
+    other = "other"
+
+
+FAILURE_OUTCOMES = frozenset(
+    {
+        Outcome.inadequate_response,
+        Outcome.partial_response,
+        Outcome.lost_efficacy,
+        Outcome.intolerance,
+        Outcome.contraindication,
+    }
+)
+
+
+class Address(Model):
+    street: CleanName
+    street2: CleanName | None = None
+    city: CleanName
+    state: USState
+    postal_code: ZIPCode
+
+
+class Letter(Model):
+    kind: LetterKind = LetterKind.initial
+    date: dt.date = Field(description="Date printed on the letter; no record date may be later.")
+    urgency: Urgency = Urgency.standard
+    reference: CleanName | None = Field(
+        default=None, description="The practice's or payer's reference number for this request."
+    )
+
+
+class Patient(Model):
+    given_name: CleanName
+    family_name: CleanName
+    date_of_birth: dt.date
+    sex: Sex | None = None
+    member_id: CleanName
+    group_number: CleanName | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class Payer(Model):
+    name: CleanName
+    plan: CleanName | None = None
+    policy_id: CleanName | None = Field(
+        default=None, description="The payer's medical policy number, if known."
+    )
+    attention: CleanName | None = Field(default=None, description="e.g. 'Utilization Management'")
+    address: Address | None = None
+    phone: Phone | None = None
+    fax: Phone | None = None
+
+
+class Provider(Model):
+    name: CleanName
+    credentials: CleanName = Field(description="e.g. 'MD' or 'DO, FAHS'")
+    specialty: CleanName | None = None
+    npi: NPI
+    practice: CleanName
+    address: Address
+    phone: Phone
+    fax: Phone | None = None
+    email: CleanName | None = None
+
+
+class Facility(Model):
+    """Site of care for the infusion."""
+
+    name: CleanName
+    npi: NPI | None = None
+    setting: CleanName | None = Field(
+        default=None, description="e.g. 'hospital outpatient infusion center'"
+    )
+    address: Address | None = None
+
+
+class Diagnosis(Model):
+    code: ICD10Code
+    description: CleanName | None = Field(
+        default=None,
+        description="As documented; the official ICD-10-CM description is printed beside it.",
+    )
+    onset: dt.date | None = None
+    primary: bool = False
+
+
+class Burden(Model):
+    """Disease burden as documented (headache diary, questionnaires). Every field is optional:
+    the letter prints only what is here."""
+
+    headache_days_per_month: float | None = Field(default=None, ge=0, le=31)
+    migraine_days_per_month: float | None = Field(default=None, ge=0, le=31)
+    debilitating_days_per_month: float | None = Field(default=None, ge=0, le=31)
+    months_at_this_frequency: int | None = Field(default=None, ge=0, le=1200)
+    midas: int | None = Field(default=None, ge=0, le=270, description="MIDAS total score")
+    hit6: int | None = Field(default=None, ge=36, le=78, description="HIT-6 total score")
+    pain_score: float | None = Field(
+        default=None, ge=0, le=10, description="Average pain, 0-10 numeric rating scale"
+    )
+    ed_visits_12mo: int | None = Field(default=None, ge=0, le=365)
+    medication_overuse_excluded: bool | None = None
+    source: CleanName | None = Field(default=None, description="e.g. 'Headache diary Aug-Oct 2026'")
+
+    @model_validator(mode="after")
+    def _migraine_days_within_headache_days(self) -> Burden:
+        h, m = self.headache_days_per_month, self.migraine_days_per_month
+        if h is not None and m is not None and m > h:
+            raise FieldProblems(
+                [("migraine_days_per_month", f"cannot exceed headache_days_per_month ({h:g})")]
+            )
+        return self
+
+
+class PriorTherapy(Model):
+    name: CleanName = Field(description="Drug or procedure as documented, e.g. 'topiramate'.")
+    class_: CleanName | None = Field(
+        default=None,
+        alias="class",
+        description="Therapy class, e.g. 'antiepileptic'; inferred from the catalogue when omitted.",
+    )
+    role: Role
+    dose: CleanName | None = None
+    frequency: CleanName | None = None
+    start: dt.date | None = Field(
+        default=None, description="Required unless the outcome is 'contraindication'."
+    )
+    end: dt.date | None = Field(default=None, description="Leave empty if still taking it.")
+    cycles: int | None = Field(
+        default=None, ge=1, le=100, description="Treatment cycles / injections / sessions."
+    )
+    outcome: Outcome
+    details: Text | None = None
+    source: CleanName | None = Field(
+        default=None, description="Document the fact comes from, e.g. 'Neurology note 2023-05-02'."
+    )
+
+    @model_validator(mode="after")
+    def _dates_make_sense(self) -> PriorTherapy:
+        if self.start is None and self.outcome is not Outcome.contraindication:
+            raise FieldProblems(
+                [("start", "is required (only a contraindicated therapy that was never started "
+                  "may leave it out)")]
+            )
+        if self.start and self.end and self.end < self.start:
+            raise FieldProblems(
+                [("end", f"must not be before start ({self.start.isoformat()})")]
+            )
+        return self
+
+    @property
+    def is_failure(self) -> bool:
+        return self.outcome in FAILURE_OUTCOMES
+
+
+class RequestCodes(Model):
+    hcpcs: list[HCPCS] = Field(default_factory=list, max_length=10)
+    cpt: list[CPT] = Field(default_factory=list, max_length=10)
+    ndc: NDC | None = Field(default=None, description="11-digit NDC of the ketamine product.")
+
+
+class Requested(Model):
+    treatment: Literal["ketamine_iv_infusion"] = "ketamine_iv_infusion"
+    dose: CleanName = Field(description="e.g. '0.5 mg/kg/h'")
+    infusion_hours: float = Field(gt=0, le=24)
+    sessions: int = Field(ge=1, le=100)
+    schedule: CleanName | None = None
+    start: dt.date | None = None
+    codes: RequestCodes = Field(default_factory=RequestCodes)
+    monitoring: Text | None = None
+
+
+class Screening(Model):
+    """Ketamine safety screening. ``true`` = present, ``false`` = screened and absent, omitted =
+    not documented (the letter says so rather than guessing)."""
+
+    date: dt.date | None = None
+    psychosis_history: bool | None = None
+    uncontrolled_hypertension: bool | None = None
+    unstable_cardiac_disease: bool | None = None
+    pregnancy: bool | None = None
+    substance_use_disorder: bool | None = None
+    severe_hepatic_disease: bool | None = None
+    elevated_intracranial_or_intraocular_pressure: bool | None = None
+    notes: Text | None = None
+
+
+class Attachment(Model):
+    title: CleanName
+    pages: int | None = Field(default=None, ge=1, le=10_000)
+    date: dt.date | None = None
+
+
+class Case(Model):
+    """One prior-authorization request for one patient."""
+
+    id: CaseId | None = Field(
+        default=None, description="Your identifier for this case; names batch output files."
+    )
+    letter: Letter
+    patient: Patient
+    payer: Payer
+    provider: Provider
+    facility: Facility | None = None
+    diagnoses: Annotated[list[Diagnosis], Field(min_length=1, max_length=MAX_DIAGNOSES)]
+    burden: Burden = Field(default_factory=Burden)
+    prior_therapies: Annotated[list[PriorTherapy], Field(min_length=1, max_length=MAX_THERAPIES)]
+    requested: Requested
+    screening: Screening = Field(default_factory=Screening)
+    rationale: Text
+    evidence: list[CleanName] = Field(
+        default_factory=list, max_length=30, description="Ids from `priorauth evidence list`."
+    )
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+
+    @property
+    def primary_diagnosis(self) -> Diagnosis:
+        return next((d for d in self.diagnoses if d.primary), self.diagnoses[0])
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Case:
+        problems: list[tuple[str, str]] = []
+        primaries = [d for d in self.diagnoses if d.primary]
+        if len(self.diagnoses) > 1 and len(primaries) != 1:
+            problems.append(
+                ("diagnoses", "mark exactly one diagnosis 'primary: true' "
+                 f"(found {len(primaries)} of {len(self.diagnoses)})")
+            )
+        problems += record_date_problems(self.model_dump(by_alias=True))
+        if problems:
+            raise FieldProblems(problems)
+        return self
+
+
+# Dates that may lie after the letter date: the letter's own date and the requested start.
+_MAY_BE_LATER = {"letter.date", "requested.start"}
+
+
+def _date_fields(model: type[BaseModel], data: Any, path: str) -> Iterator[tuple[str, dt.date]]:
+    """Every date-typed field present in raw or dumped ``data``, found through the model's fields
+    so that a new date field is covered without editing this function."""
+    if not isinstance(data, dict):
+        return
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        value = data.get(key)
+        sub_path = f"{path}.{key}" if path else key
+        annotation = str(field.annotation)
+        if value is None:
+            continue
+        if "datetime.date" in annotation:
+            parsed = _as_date(value)
+            if parsed is not None:
+                yield sub_path, parsed
+            continue
+        inner = _inner_model(field.annotation)
+        if inner is None:
+            continue
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _date_fields(inner, item, f"{sub_path}[{index}]")
+        else:
+            yield from _date_fields(inner, value, sub_path)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(candidate) is typing.Annotated:
+            candidate = typing.get_args(candidate)[0]
+        for arg in (candidate, *typing.get_args(candidate)):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return arg
+    return None
+
+
+def record_date_problems(data: Any) -> list[tuple[str, str]]:
+    """Dates later than the letter, or earlier than the patient's birth.
+
+    Works on raw (unvalidated) data too, so ``validate`` reports these alongside other errors.
+    """
+    dates = dict(_date_fields(Case, data, ""))
+    letter_date = dates.get("letter.date")
+    born = dates.get("patient.date_of_birth")
+    problems: list[tuple[str, str]] = []
+    for path, value in dates.items():
+        if path in _MAY_BE_LATER:
+            continue
+        if letter_date is not None and value > letter_date:
+            problems.append((path, f"is after the letter date ({letter_date.isoformat()}); "
+                                   "check the year"))
+        elif born is not None and path != "patient.date_of_birth" and value < born:
+            problems.append((path, f"is before the patient's date of birth ({born.isoformat()})"))
+    return problems
