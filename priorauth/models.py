@@ -25,7 +25,6 @@ from .fields import (
     CaseId,
     CleanName,
     ICD10Code,
-    Name,
     Phone,
     Text,
     USState,
