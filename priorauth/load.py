@@ -264,6 +264,9 @@ def _message(error: Mapping[str, Any], path: PathKey) -> str:
             close = difflib.get_close_matches(str(path[-1]), _field_names(parent), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else (
                 "; allowed here: " + ", ".join(_field_names(parent)))
+        if any(ch in str(path[-1]) for ch in " ()"):
+            hint = ("; a comma inside { } starts a new field, so put a value that contains "
+                    "commas in quotes")
         return f"is not a field priorauth knows{hint}"
     if kind in ("string_type", "string_sub_type"):
         return "must be text"
