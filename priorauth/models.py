@@ -110,6 +110,28 @@ class Address(Model):
     postal_code: ZIPCode
 
 
+class Rebuttal(Model):
+    """One point of an appeal, written by the clinician, answering part of the denial."""
+
+    point: Text = Field(description="The part of the payer's stated reason this answers.")
+    response: Text = Field(description="The clinician's answer, from the record.")
+    source: CleanName | None = Field(
+        default=None, description="Document the answer rests on, e.g. 'Neurology note 2026-10-28'."
+    )
+
+
+class Denial(Model):
+    """The payer's decision an appeal (or a peer-to-peer call) responds to."""
+
+    date: dt.date = Field(description="Date of the denial notice.")
+    reference: CleanName = Field(description="The payer's reference for the denial.")
+    reason: Text = Field(description="The payer's stated reason, as written in the notice.")
+    rebuttals: list[Rebuttal] = Field(
+        default_factory=list, max_length=20,
+        description="Point-by-point answers written by the clinician (printed in order).",
+    )
+
+
 class Letter(Model):
     kind: LetterKind = LetterKind.initial
     date: dt.date = Field(description="Date printed on the letter; no record date may be later.")
@@ -117,6 +139,18 @@ class Letter(Model):
     reference: CleanName | None = Field(
         default=None, description="The practice's or payer's reference number for this request."
     )
+    denial: Denial | None = Field(
+        default=None, description="The denial being appealed; required when kind is 'appeal'."
+    )
+
+    @model_validator(mode="after")
+    def _appeal_needs_denial(self) -> Letter:
+        if self.kind is LetterKind.appeal and self.denial is None:
+            raise FieldProblems(
+                [("denial", "is required for an appeal: add the denial's date, reference and the "
+                  "payer's stated reason (letter.denial: {date, reference, reason})")]
+            )
+        return self
 
 
 class Patient(Model):
