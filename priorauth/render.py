@@ -83,17 +83,24 @@ def _fetcher_class() -> type:
                                       headers={"Content-Type": _mime_type(path)})
 
         def _allowed_path(self, url: str) -> Path | None:
+            """Resolve ``url`` inside the asset folders, overlay-style: a file under any
+            folder's ``assets/`` is looked up first in the highest-priority folder that has it,
+            so an override folder can replace one stylesheet and inherit the rest."""
             parts = urlsplit(url)
             if parts.netloc not in ("", "localhost") or parts.query:
                 return None
             try:
-                path = Path(unquote(parts.path)).resolve(strict=True)
-            except (OSError, RuntimeError):
+                wanted = Path(unquote(parts.path)).resolve()
+            except (OSError, RuntimeError, ValueError):
                 return None
-            if not path.is_file():
+            relative = next((wanted.relative_to(root) for root in self.roots
+                             if wanted.is_relative_to(root)), None)
+            if relative is None:
                 return None
-            if any(path.is_relative_to(root) for root in self.roots):
-                return path
+            for root in self.roots:
+                candidate = (root / relative).resolve()
+                if candidate.is_relative_to(root) and candidate.is_file():
+                    return candidate
             return None
 
     return AssetFetcher
