@@ -19,10 +19,11 @@ MAX_TEXT = 20_000
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
 """A short single-line value: a name, an id, a dose."""
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
-"""Free text from the record (details, rationale)."""
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# C0 controls except tab/newline/CR, DEL, C1 controls, bidi embeddings/overrides/isolates (they can
+# make a printed name read differently from the stored one) and lone surrogates (not encodable).
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _no_control_characters(value: str) -> str:
@@ -34,6 +35,13 @@ def _no_control_characters(value: str) -> str:
 
 
 CleanName = Annotated[Name, AfterValidator(_no_control_characters)]
+
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TEXT),
+    AfterValidator(_no_control_characters),
+]
+"""Free text from the record (details, rationale); line breaks allowed, control characters not."""
 
 
 def luhn_ok(digits: str) -> bool:

@@ -30,6 +30,9 @@ MAX_CASE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 32
 """Deepest nesting accepted in a case document: a real case nests 4 levels."""
 
+MAX_PROBLEMS = 100
+"""Most problems listed for one case; the rest are summed up in one last line."""
+
 Format = Literal["yaml", "json"]
 PathKey = tuple[str | int, ...]
 
@@ -43,9 +46,9 @@ class _CaseLoader(_SafeLoader):  # type: ignore[valid-type,misc]
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
     text = str(node.value)
     plain = text.lstrip("+-")
-    if plain.isdigit() and (plain == "0" or not plain.startswith("0")):
+    if plain.isdigit() and (plain == "0" or not plain.startswith("0")) and len(plain) <= 30:
         return int(text)
-    return text  # 012345, 0x1F, 1_000, 1:30 (sexagesimal): keep what was typed
+    return text  # 012345, 0x1F, 1_000, 1:30 (sexagesimal), 5000 digits: keep what was typed
 
 
 def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool | str:
@@ -55,8 +58,16 @@ def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool | st
     return text  # yes/no/on/off: pydantic still accepts these where a field wants a bool
 
 
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return str(node.value)  # 0000-00-00, 2024-02-30: the model says "must be a date"
+
+
 _CaseLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _CaseLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+_CaseLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class Locator:
@@ -144,7 +155,7 @@ def parse_yaml(text: str, source: str | None = None) -> tuple[Any, Locator]:
             raise CaseInvalid([Problem("", "the file is empty", source=source)], source)
         locator, problems = _walk_yaml(root, source)
         if problems:
-            raise CaseInvalid(problems, source)
+            raise CaseInvalid(_capped(problems, source), source)
         data = loader.construct_document(root)
     except yaml.YAMLError as exc:
         raise CaseInvalid([_yaml_problem(exc, source)], source) from None
@@ -159,6 +170,11 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number a case file may contain")
 
 
+def _parse_int(text: str) -> int | str:
+    """Like YAML: an absurdly long number stays text, so the model reports the field."""
+    return int(text) if len(text.lstrip("-")) <= 30 else text
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -171,7 +187,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_json(text: str, source: str | None = None) -> tuple[Any, Locator]:
     """Parse JSON strictly (no NaN, no duplicate keys); line numbers come from a YAML pass."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant,
+        data = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
                           object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         problem = Problem("", f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno, source)
@@ -180,11 +196,28 @@ def parse_json(text: str, source: str | None = None) -> tuple[Any, Locator]:
         raise CaseInvalid([Problem("", f"is not valid JSON: {exc}", source=source)], source) from None
     except RecursionError:
         raise CaseInvalid([Problem("", "is nested too deeply", source=source)], source) from None
+    if _too_deep(data):
+        problem = Problem("", f"is nested more than {MAX_DEPTH} levels deep", source=source)
+        raise CaseInvalid([problem], source)
     try:  # JSON is (nearly) YAML: reuse the YAML composer just to learn line numbers.
         _, locator = parse_yaml(text, source)
     except CaseInvalid:
         locator = Locator()
     return data, locator
+
+
+def _too_deep(data: Any) -> bool:
+    """True when parsed data nests deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((value, depth + 1) for value in item.values())
+        elif isinstance(item, list):
+            stack.extend((value, depth + 1) for value in item)
+    return False
 
 
 def detect_format(text: str, name: str | None) -> Format:
@@ -270,6 +303,10 @@ def _message(error: Mapping[str, Any], path: PathKey) -> str:
         return f"is not a field priorauth knows{hint}"
     if kind in ("string_type", "string_sub_type"):
         return "must be text"
+    if kind == "string_unicode":
+        return "contains a broken character (a lone surrogate); retype the text"
+    if kind == "invalid_key":
+        return "is not a field name (field names are words such as 'patient')"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return "must be a whole number"
     if kind in ("float_type", "float_parsing"):
@@ -359,15 +396,24 @@ def case_from_data(data: Any, locator: Locator | None = None, source: str | None
             full = _split_path(path)
             problems.append(Problem(path, message, *(locator or Locator()).find(full), source))
     problems.sort(key=lambda p: (p.line or 0, p.path))
-    raise CaseInvalid(problems, source)
+    raise CaseInvalid(_capped(problems, source), source)
+
+
+def _capped(problems: list[Problem], source: str | None) -> list[Problem]:
+    """At most :data:`MAX_PROBLEMS` problems, then one line saying how many more there are."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    more = len(problems) - MAX_PROBLEMS
+    return [*problems[:MAX_PROBLEMS],
+            Problem("", f"... and {more:,} more problems; fix the ones above first",
+                    source=source)]
 
 
 def parse_case(text: str | bytes, fmt: Format | None = None, source: str | None = None) -> Case:
     """Parse and validate one case document given as text or bytes."""
-    if isinstance(text, bytes):
-        text = _decode(text, source)
-    elif len(text) > MAX_CASE_BYTES:
-        text = _decode(text.encode("utf-8", "surrogatepass"), source)
+    if isinstance(text, str):  # round-trip: enforces the byte limit, refuses lone surrogates
+        text = text.encode("utf-8", "surrogatepass")
+    text = _decode(text, source)
     fmt = fmt or detect_format(text, source)
     data, locator = parse_json(text, source) if fmt == "json" else parse_yaml(text, source)
     return case_from_data(data, locator, source)

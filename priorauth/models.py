@@ -34,6 +34,9 @@ from .fields import (
 MAX_THERAPIES = 200
 MAX_DIAGNOSES = 20
 MAX_ATTACHMENTS = 50
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+"""Every date in a case must fall in this range: 0001-01-01 or 9999-12-31 is a typo."""
 
 
 class Model(BaseModel):
@@ -422,6 +425,10 @@ def record_date_problems(data: Any) -> list[tuple[str, str]]:
     born = dates.get("patient.date_of_birth")
     problems: list[tuple[str, str]] = []
     for path, value in dates.items():
+        if not EARLIEST_DATE <= value <= LATEST_DATE:
+            problems.append((path, f"is not between {EARLIEST_DATE.year} and "
+                                   f"{LATEST_DATE.year}; check the year"))
+            continue
         if path in _MAY_BE_LATER:
             continue
         if letter_date is not None and value > letter_date:
