@@ -101,6 +101,15 @@ def validate(cases: tuple[Path, ...]) -> None:
 
 
 @main.command()
+def init() -> None:
+    """Print a commented starter case file (redirect it: priorauth init > case.yaml)."""
+    from importlib.resources import files
+
+    click.echo(files("priorauth.reference").joinpath("starter-case.yaml").read_text("utf-8"),
+               nl=False)
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON Schema of a case file (for EHR export pipelines and editors)."""
     from .models import Case

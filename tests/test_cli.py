@@ -113,3 +113,11 @@ def test_umask_does_not_loosen_mode(tmp_path: Path) -> None:
         os.umask(old)
     assert result.exit_code == 0
     assert stat.S_IMODE((tmp_path / "o.pdf").stat().st_mode) == 0o600
+
+
+def test_init_writes_a_valid_starter(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 0 and result.output.startswith("# priorauth case file")
+    path = tmp_path / "case.yaml"
+    path.write_text(result.output, "utf-8")
+    assert CliRunner().invoke(main, ["validate", str(path)]).exit_code == 0
