@@ -1,6 +1,7 @@
 """The exceptions priorauth raises for problems a user can fix.
 
-Library code raises these and never prints or exits; the CLI turns them into messages and exit codes.
+Library code raises these and never prints or exits; the CLI turns them into messages and
+exit codes.
 Anything else that escapes is a bug and keeps its traceback.
 """
 

@@ -76,7 +76,9 @@ def _check_icd10_shape(value: str) -> str:
     if re.fullmatch(r"[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}", code):
         code = f"{code[:3]}.{code[3:]}"  # G43719 -> G43.719, as EHRs often drop the dot
     if not ICD10_SHAPE.match(code):
-        raise ValueError("an ICD-10-CM code looks like G43.719 (letter, 2 characters, dot, up to 4)")
+        raise ValueError(
+            "an ICD-10-CM code looks like G43.719 (letter, 2 characters, dot, up to 4)"
+        )
     return code
 
 
@@ -138,6 +140,10 @@ def _pattern(regex: str, hint: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-Phone = Annotated[str, _pattern(r"[0-9+() .\-x]{7,25}", "should be a phone or fax number like (555) 010-0199")]
+Phone = Annotated[
+    str, _pattern(r"[0-9+() .\-x]{7,25}", "should be a phone or fax number like (555) 010-0199")
+]
 USState = Annotated[str, _pattern(r"[A-Z]{2}", "should be a two-letter state code, e.g. OH")]
-ZIPCode = Annotated[str, _pattern(r"\d{5}(-\d{4})?", "should be a ZIP code like 43215 or 43215-0001")]
+ZIPCode = Annotated[
+    str, _pattern(r"\d{5}(-\d{4})?", "should be a ZIP code like 43215 or 43215-0001")
+]

@@ -116,7 +116,8 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
         seen.add(id(node))
         marks.setdefault(path, (line, column))
         if len(path) > MAX_DEPTH:
-            problems.append(Problem(format_path(path), f"is nested more than {MAX_DEPTH} levels deep",
+            problems.append(Problem(format_path(path),
+                                    f"is nested more than {MAX_DEPTH} levels deep",
                                     line, column, source))
             continue
         if isinstance(node, yaml.MappingNode):
@@ -127,7 +128,8 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
                 key_pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 if key in keys:
                     problems.append(
-                        Problem(format_path(child), "appears twice; keep only one", *key_pos, source)
+                        Problem(format_path(child), "appears twice; keep only one", *key_pos,
+                                source)
                     )
                 keys.add(key)
                 marks[child] = key_pos
@@ -193,7 +195,8 @@ def parse_json(text: str, source: str | None = None) -> tuple[Any, Locator]:
         problem = Problem("", f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno, source)
         raise CaseInvalid([problem], source) from None
     except ValueError as exc:
-        raise CaseInvalid([Problem("", f"is not valid JSON: {exc}", source=source)], source) from None
+        problem = Problem("", f"is not valid JSON: {exc}", source=source)
+        raise CaseInvalid([problem], source) from None
     except RecursionError:
         raise CaseInvalid([Problem("", "is nested too deeply", source=source)], source) from None
     if _too_deep(data):
@@ -382,8 +385,8 @@ def case_from_data(data: Any, locator: Locator | None = None, source: str | None
     """Validate already-parsed data (a dict) as a case."""
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
-        raise CaseInvalid([Problem("", f"a case must be a mapping of fields, but this file holds {kind}",
-                                   source=source)], source)
+        message = f"a case must be a mapping of fields, but this file holds {kind}"
+        raise CaseInvalid([Problem("", message, source=source)], source)
     try:
         return Case.model_validate(data)
     except ValidationError as exc:

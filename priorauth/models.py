@@ -246,7 +246,7 @@ class PriorTherapy(Model):
     class_: CleanName | None = Field(
         default=None,
         alias="class",
-        description="Therapy class, e.g. 'antiepileptic'; inferred from the catalogue when omitted.",
+        description="Therapy class, e.g. 'antiepileptic'; inferred from the catalogue if omitted.",
     )
     role: Role
     dose: CleanName | None = None

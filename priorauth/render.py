@@ -50,7 +50,7 @@ def _fetcher_class() -> type:
     """Build the fetcher class lazily: subclassing needs WeasyPrint imported."""
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-    class FatalRefusal(FatalURLFetchingError):
+    class FatalRefusal(FatalURLFetchingError):  # type: ignore[misc]
         pass
 
     class AssetFetcher(URLFetcher):  # type: ignore[misc]

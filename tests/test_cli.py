@@ -93,8 +93,8 @@ def test_real_subprocess_bad_input_has_no_traceback() -> None:
 
 def test_validate_never_imports_weasyprint() -> None:
     code = ("import sys; from priorauth.cli import main\n"
-            "try:\n    main(['validate', %r])\nexcept SystemExit: pass\n"
-            "print('weasyprint' in sys.modules)") % GOOD
+            f"try:\n    main(['validate', {GOOD!r}])\nexcept SystemExit: pass\n"
+            "print('weasyprint' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO, timeout=60, check=False)
     assert result.stdout.strip() == "False", result.stderr

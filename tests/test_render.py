@@ -1,4 +1,4 @@
-"""The letter: what it says (only what the case says), on every page, and what it refuses to load."""
+"""The letter: what it says (only what the case says), on every page, what it refuses to load."""
 
 from __future__ import annotations
 
