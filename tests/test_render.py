@@ -141,3 +141,10 @@ def test_override_assets_are_served(tmp_path: Path) -> None:
     pdf = renderer.pdf(load_case(SAMPLES / "chronic-migraine-with-aura.yaml"))
     assert "Override body" in pdf_pages(pdf)[0]
     assert any(url.endswith("/extra.css") for url in renderer.fetcher.requested)
+
+
+def test_official_descriptions_keep_their_capitals(rendered_samples: dict[str, bytes]) -> None:
+    """CRPS type 'I' must not become 'i' in the prose."""
+    text = " ".join(pdf_pages(rendered_samples["crps"]))
+    assert "(Complex regional pain syndrome I of left lower limb)" in text
+    assert "syndrome i " not in text
