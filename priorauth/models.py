@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from . import evidence as _evidence
+from . import icd as _icd
 from .errors import FieldProblems
 from .fields import (
     CPT,
@@ -204,8 +206,24 @@ class Facility(Model):
     address: Address | None = None
 
 
+def _not_refused_hcpcs(code: str) -> str:
+    """Codes ``reference/codes.yaml`` lists under ``refused`` (e.g. J3000, streptomycin)."""
+    from .reference import load_yaml
+
+    reason = (load_yaml("codes.yaml").get("refused") or {}).get(code)
+    if reason:
+        raise ValueError(str(reason))
+    return code
+
+
+BillableICD10Code = Annotated[ICD10Code, AfterValidator(_icd.check_billable)]
+"""An ICD-10-CM code that exists in the bundled code table and is billable."""
+RequestHCPCS = Annotated[HCPCS, AfterValidator(_not_refused_hcpcs)]
+EvidenceId = Annotated[CleanName, AfterValidator(_evidence.check_id)]
+
+
 class Diagnosis(Model):
-    code: ICD10Code
+    code: BillableICD10Code
     description: CleanName | None = Field(
         default=None,
         description="As documented; the official ICD-10-CM description is printed beside it.",
@@ -283,7 +301,7 @@ class PriorTherapy(Model):
 
 
 class RequestCodes(Model):
-    hcpcs: list[HCPCS] = Field(default_factory=list, max_length=10)
+    hcpcs: list[RequestHCPCS] = Field(default_factory=list, max_length=10)
     cpt: list[CPT] = Field(default_factory=list, max_length=10)
     ndc: NDC | None = Field(default=None, description="11-digit NDC of the ketamine product.")
 
@@ -337,7 +355,7 @@ class Case(Model):
     requested: Requested
     screening: Screening = Field(default_factory=Screening)
     rationale: Text
-    evidence: list[CleanName] = Field(
+    evidence: list[EvidenceId] = Field(
         default_factory=list, max_length=30, description="Ids from `priorauth evidence list`."
     )
     attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
