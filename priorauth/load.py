@@ -42,6 +42,19 @@ _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 class _CaseLoader(_SafeLoader):  # type: ignore[valid-type,misc]
     """Safe YAML loader that keeps ambiguous YAML 1.1 scalars as the text the person typed."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's constructors raise plain ValueError/TypeError on values such as
+        ``!!float abc`` or ``!!timestamp x``; report those as YAML errors at the value's line."""
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, AttributeError, OverflowError, LookupError):
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"this value cannot be read as {kind[:40]}", node.start_mark
+            ) from None
+
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
     text = str(node.value)
@@ -61,7 +74,7 @@ def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool | st
 def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, AttributeError):
         return str(node.value)  # 0000-00-00, 2024-02-30: the model says "must be a date"
 
 
@@ -310,7 +323,7 @@ def _message(error: Mapping[str, Any], path: PathKey) -> str:
         return "contains a broken character (a lone surrogate); retype the text"
     if kind == "invalid_key":
         return "is not a field name (field names are words such as 'patient')"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
+    if kind in ("int_type", "int_parsing", "int_parsing_size", "int_from_float"):
         return "must be a whole number"
     if kind in ("float_type", "float_parsing"):
         return "must be a number"
