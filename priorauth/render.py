@@ -18,28 +18,37 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from importlib.resources import as_file, files
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .context import build_context, template_variables
 from .errors import RenderError, TemplateError
-from .filters import FILTERS
 from .models import Case
+from .pdf import PdfOptions, merge, write_pdf
+from .templating import (
+    FAX_COVER,
+    KIND_TEMPLATES,
+    TEMPLATE_SUFFIX,
+    bundled_templates_dir,
+    check_template_name,
+    load_config,
+    load_template,
+    make_environment,
+    search_path,
+    template_location,
+)
+
+__all__ = [
+    "TEMPLATE_SUFFIX", "FaxInfo", "RefusedURL", "Renderer", "bundled_templates_dir",
+    "load_template", "make_environment", "render_html", "render_pdf",
+]
 
 MAX_DATA_URI = 256 * 1024
-TEMPLATE_SUFFIX = ".html.j2"
-
-
-def bundled_templates_dir() -> Path:
-    """The templates shipped with the package (a real folder: the package is installed unzipped)."""
-    resource = files("priorauth.templates")
-    with as_file(resource) as path:
-        return Path(path)
+DEFAULT_PDF = PdfOptions()
 
 
 class RefusedURL(Exception):
@@ -134,43 +143,142 @@ def _collect_weasyprint_warnings() -> Iterator[_WarningCollector]:
         logger.removeHandler(collector)
 
 
-class Renderer:
-    """Renders cases with one template; reuse it for many letters."""
+@dataclass(frozen=True)
+class FaxInfo:
+    """What the fax cover sheet knows about the packet it fronts (``fax`` in the template)."""
 
-    def __init__(self, template: str = "letter", templates_dirs: Sequence[Path] = ()) -> None:
-        self.template_name = template
-        self.search_path = [Path(d).resolve() for d in templates_dirs] + [bundled_templates_dir()]
+    total_pages: int
+    """Pages in the whole transmission, this cover included."""
+    cover_pages: int
+    """Pages of the cover sheet itself (normally 1)."""
+    document_pages: int
+    """Pages of the letter behind the cover."""
+    document: str
+    """Template role of the letter behind the cover: letter, appeal or peer-to-peer."""
+
+
+class Renderer:
+    """Renders cases; reuse it for many letters.
+
+    ``template=None`` (the default) picks the template per case: ``letter.kind`` (initial →
+    letter, appeal → appeal, peer_to_peer → peer-to-peer), remapped by a payer rule in a
+    ``priorauth-templates.yaml`` of the search path. A name forces that template.
+    """
+
+    def __init__(self, template: str | None = None, templates_dirs: Sequence[Path] = ()) -> None:
+        self.template_name = check_template_name(template) if template else None
+        self.search_path = search_path(templates_dirs)
         self.asset_roots = [d / "assets" for d in self.search_path]
         self.env = make_environment(self.search_path)
-        self._template: jinja2.Template | None = None
+        self.config = load_config(self.search_path)
+        self._templates: dict[str, jinja2.Template] = {}
         self._fetcher: Any = None
         self._font_config: Any = None
 
+    # --- templates ------------------------------------------------------------------------
+
+    def template_name_for(self, case: Case, role: str | None = None) -> str:
+        """The template this renderer uses for ``case`` (``role`` e.g. ``fax-cover``)."""
+        if role is None:
+            if self.template_name:
+                return self.template_name
+            role = KIND_TEMPLATES[case.letter.kind]
+        return self.config.template_for(case, role)
+
+    def get_template(self, name: str) -> jinja2.Template:
+        if name not in self._templates:
+            self._templates[name] = load_template(self.env, name)
+        return self._templates[name]
+
     @property
     def template(self) -> jinja2.Template:
-        if self._template is None:
-            self._template = load_template(self.env, self.template_name)
-        return self._template
+        """The forced template, or ``letter`` when templates are picked per case."""
+        return self.get_template(self.template_name or "letter")
 
-    def html(self, case: Case, context: Any = None) -> str:
+    # --- HTML -----------------------------------------------------------------------------
+
+    def html(self, case: Case, context: Any = None, *, template: str | None = None,
+             extra: dict[str, Any] | None = None) -> str:
         """The letter as HTML (asset URLs are relative to the first template folder)."""
+        name = template or self.template_name_for(case)
+        compiled = self.get_template(name)
         context = context or build_context(case)
+        variables = {**template_variables(case, context), **(extra or {})}
         try:
-            return self.template.render(template_variables(case, context))
-        except jinja2.UndefinedError as exc:
-            raise TemplateError(f"template '{self.template_name}' uses an undefined value: "
-                                f"{exc.message}") from None
+            return compiled.render(variables)
         except jinja2.exceptions.SecurityError as exc:
-            raise TemplateError(f"template '{self.template_name}' tried something templates "
-                                f"may not do: {exc}") from None
+            raise TemplateError(f"{self._where(name, exc)}: tried something templates may not "
+                                f"do: {exc}") from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"{self._where(name, exc)}: uses an undefined value: "
+                                f"{exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"{self._where(name, exc)}: {exc.message}") from None
         except jinja2.TemplateError as exc:
-            raise TemplateError(f"template '{self.template_name}': {exc}") from None
+            raise TemplateError(f"{self._where(name, exc)}: {exc}") from None
 
-    def pdf(self, case: Case, context: Any = None) -> bytes:
-        """The letter as PDF bytes."""
-        return self.pdf_from_html(self.html(case, context))
+    @staticmethod
+    def _where(name: str, exc: BaseException) -> str:
+        return template_location(exc) or f"template '{name}'"
+
+    # --- PDF ------------------------------------------------------------------------------
+
+    def document(self, case: Case, context: Any = None, *, template: str | None = None,
+                 extra: dict[str, Any] | None = None,
+                 options: PdfOptions = DEFAULT_PDF) -> Any:
+        """The letter laid out (a WeasyPrint ``Document``): pages can be counted and merged."""
+        name = template or self.template_name_for(case)
+        html = self.html(case, context, template=name, extra=extra)
+        return self._layout(html, self._base_url(name), options)
+
+    def pdf(self, case: Case, context: Any = None, *, pdf_a: bool = True, tagged: bool = False,
+            fax_cover: bool = False) -> bytes:
+        """The letter as PDF bytes: PDF/A-3b with ``case.json`` embedded unless ``pdf_a=False``;
+        with ``fax_cover`` a cover sheet (carrying the packet's real page count) goes first."""
+        options = PdfOptions(pdf_a=pdf_a, tagged=tagged)
+        context = context or build_context(case)
+        role = self.template_name or KIND_TEMPLATES[case.letter.kind]
+        letter = self.document(case, context, options=options)
+        if fax_cover:
+            letter = self._with_fax_cover(case, context, letter, role, options)
+        with _collect_weasyprint_warnings() as warnings:
+            pdf = write_pdf(letter, case, options)
+        self._raise_for(warnings)
+        return pdf
+
+    def fax_cover_document(self, case: Case, context: Any, document_pages: int,
+                           document: str = "letter",
+                           options: PdfOptions = DEFAULT_PDF) -> Any:
+        """The cover sheet for a letter of ``document_pages`` pages.
+
+        Laid out until the page count it prints includes its own pages (one pass normally).
+        """
+        name = self.template_name_for(case, FAX_COVER)
+        cover_pages = 1
+        for _ in range(3):
+            fax = FaxInfo(cover_pages + document_pages, cover_pages, document_pages, document)
+            cover = self.document(case, context, template=name, extra={"fax": fax},
+                                  options=options)
+            if len(cover.pages) == cover_pages:
+                return cover
+            cover_pages = len(cover.pages)
+        raise RenderError(f"the fax cover '{name}' does not settle on a page count")
+
+    def _with_fax_cover(self, case: Case, context: Any, letter: Any, role: str,
+                        options: PdfOptions) -> Any:
+        cover = self.fax_cover_document(case, context, len(letter.pages), role, options)
+        return merge(cover, letter, metadata_from=letter)
 
     def pdf_from_html(self, html: str) -> bytes:
+        """PDF bytes for ready-made HTML (no case, so nothing is embedded)."""
+        options = PdfOptions(pdf_a=False)
+        document = self._layout(html, self._base_url(self.template_name or "letter"), options)
+        with _collect_weasyprint_warnings() as warnings:
+            pdf = write_pdf(document, None, options)
+        self._raise_for(warnings)
+        return pdf
+
+    def _layout(self, html: str, base_url: str, options: PdfOptions) -> Any:
         from weasyprint import HTML
         from weasyprint.text.fonts import FontConfiguration
         from weasyprint.urls import FatalURLFetchingError
@@ -178,73 +286,48 @@ class Renderer:
         if self._fetcher is None:
             self._fetcher = _fetcher_class()(self.asset_roots)
             self._font_config = FontConfiguration()
-        base_url = self._base_url()
         with _collect_weasyprint_warnings() as warnings:
             try:
-                document = HTML(string=html, base_url=base_url, url_fetcher=self._fetcher)
-                pdf = document.write_pdf(font_config=self._font_config,
-                                         uncompressed_pdf=False, attachments=[])
+                document = HTML(string=html, base_url=base_url, url_fetcher=self._fetcher).render(
+                    font_config=self._font_config, **options.render_options())
             except FatalURLFetchingError as exc:
                 raise RenderError(str(exc)) from None
+        self._raise_for(warnings)
+        return document
+
+    @staticmethod
+    def _raise_for(warnings: _WarningCollector) -> None:
         failed = [m for m in warnings.messages if "load" in m.lower() or "fetch" in m.lower()]
         if failed:
             raise RenderError("the letter refers to something that could not be loaded: "
                               + "; ".join(failed[:3]))
-        assert isinstance(pdf, bytes)
-        return pdf
 
     @property
     def fetcher(self) -> Any:
         """The URL fetcher (tests inspect ``requested`` and ``refused``)."""
         return self._fetcher
 
-    def _base_url(self) -> str:
+    def _base_url(self, name: str) -> str:
         """Base for relative asset URLs: the first template folder that holds the template."""
-        filename = self.template.filename
+        filename = self.get_template(name).filename
         folder = Path(filename).parent if filename else self.search_path[-1]
         return folder.as_uri() + "/"
 
 
-def make_environment(search_path: Sequence[Path]) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader([str(p) for p in search_path]),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
-    env.filters.update(FILTERS)
-    return env
+_default: dict[str | None, Renderer] = {}
 
 
-def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
-    """Load ``NAME.html.j2``; the name is user input, so only plain names are accepted."""
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise TemplateError(f"template name {name!r} may only use letters, digits, '-' and '_'")
-    try:
-        return env.get_template(name + TEMPLATE_SUFFIX)
-    except jinja2.TemplateNotFound:
-        raise TemplateError(f"no template named '{name}' (looked for {name}{TEMPLATE_SUFFIX})") \
-            from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{exc.filename or name}:{exc.lineno}: {exc.message}") from None
-
-
-_default: dict[str, Renderer] = {}
-
-
-def _renderer(template: str) -> Renderer:
+def _renderer(template: str | None) -> Renderer:
     if template not in _default:
         _default[template] = Renderer(template)
     return _default[template]
 
 
-def render_html(case: Case, template: str = "letter") -> str:
-    """The letter for ``case`` as HTML, using a bundled template."""
+def render_html(case: Case, template: str | None = None) -> str:
+    """The letter for ``case`` as HTML, using a bundled template (default: per letter kind)."""
     return _renderer(template).html(case)
 
 
-def render_pdf(case: Case, template: str = "letter") -> bytes:
-    """The letter for ``case`` as PDF bytes, using a bundled template."""
+def render_pdf(case: Case, template: str | None = None) -> bytes:
+    """The letter for ``case`` as PDF bytes (PDF/A-3b, case embedded), using a bundled template."""
     return _renderer(template).pdf(case)
