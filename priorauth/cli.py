@@ -126,14 +126,24 @@ def schema() -> None:
 @click.option("--templates-dir", "templates_dirs", multiple=True,
               type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Folder of template overrides, searched before the bundled templates.")
+@click.option("--from", "source_format", type=click.Choice(["case", "fhir"]), default="case",
+              show_default=True,
+              help="CASE is a case file, or a FHIR R4 Bundle / Bulk Data folder.")
+@click.option("--patient", help="With --from fhir: the Patient resource id to render.")
 @friendly_errors
 def render(case: Path, output: Path | None, as_html: bool, template: str,
-           templates_dirs: tuple[Path, ...]) -> None:
+           templates_dirs: tuple[Path, ...], source_format: str = "case",
+           patient: str | None = None) -> None:
     """Render a case file into a letter of medical necessity (PDF)."""
     from .output import write_output
     from .render import Renderer
 
-    loaded = load_case(case)
+    if source_format == "fhir":  # every TODO the import leaves is a problem (exit 2)
+        from .fhir import import_case
+
+        loaded = import_case(case, patient).case()
+    else:
+        loaded = load_case(case)
     renderer = Renderer(template=template, templates_dirs=templates_dirs)
     if output is None:
         if str(case) == "-":
@@ -143,6 +153,48 @@ def render(case: Path, output: Path | None, as_html: bool, template: str,
     write_output(output, data)
     if str(output) != "-":
         click.secho(f"wrote {output}", err=True, fg="green")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
+              help="Case file to write ('-' = stdout, the default); a folder for many patients.")
+@click.option("--patient", help="Import only the Patient with this resource id.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the import report as JSON (resource ids and field paths only).")
+@friendly_errors
+def fhir(source: Path, output: Path | None, patient: str | None,
+         report_path: Path | None) -> None:
+    """Import a FHIR R4 Bundle (JSON) or Bulk Data folder (NDJSON) into draft case files.
+
+    \b
+    Prints the import report on stderr: fields filled (and their source resource), fields a
+    human must still fill in (TODO in the YAML), invalid values, ignored resources.
+    Exit 0 when every case is complete, 1 when some still need a human, 2 for unreadable input.
+    """
+    from .fhir import import_case, iter_cases
+    from .output import ensure_dir, write_output
+
+    if patient or output is None or str(output) == "-" or output.suffix in (".yaml", ".yml"):
+        results = [import_case(source, patient)]
+        targets = [output or Path("-")]
+    else:  # a folder: one case per patient
+        results = list(iter_cases(source))
+        ensure_dir(output)
+        targets = [output / f"{r.data['id']}.yaml" for r in results]
+    for result, target in zip(results, targets, strict=True):
+        write_output(target, result.yaml().encode("utf-8"))
+        complete = result.report.complete
+        for number, line in enumerate(result.report.lines()):
+            click.secho(line, err=True, fg=None if number else ("green" if complete else "yellow"))
+        if str(target) != "-":
+            click.secho(f"wrote {target}", err=True, fg="green")
+    if report_path is not None:
+        reports = [r.report.to_dict() for r in results]
+        write_output(report_path, (json.dumps(reports[0] if len(reports) == 1 else reports,
+                                              indent=2, default=str) + "\n").encode("utf-8"))
+    if not all(r.report.complete for r in results):
+        sys.exit(EXIT_NOT_MET)
 
 
 if __name__ == "__main__":  # pragma: no cover
