@@ -10,8 +10,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import catalogue, icd
+from .checks import CheckReport, check_case
+from .errors import PolicyError
+from .evidence import cite
 from .filters import weeks_between
 from .models import Case, PriorTherapy, Role
+from .policy import Policy
 from .reference import load_yaml
 
 ROLE_ORDER = [Role.preventive, Role.maintenance, Role.acute, Role.procedure, Role.rehabilitation]
@@ -61,11 +66,14 @@ class LetterContext:
     criteria: list[Any] = field(default_factory=list)
     evidence: list[Any] = field(default_factory=list)
     severity: str | None = None
+    severity_statement: str | None = None
+    check: CheckReport | None = None
+    """The full checklist behind ``criteria`` (None when no policy applies to the diagnosis)."""
 
 
 def therapy_class(therapy: PriorTherapy) -> str:
-    """The class as recorded (the catalogue may infer it when the case omits it)."""
-    return therapy.class_ or UNKNOWN_CLASS
+    """The class as recorded, or inferred from the therapy catalogue when the case omits it."""
+    return catalogue.class_label(therapy) or UNKNOWN_CLASS
 
 
 def group_therapies(case: Case) -> list[RoleGroup]:
@@ -98,16 +106,32 @@ def request_codes(case: Case) -> list[CodeLine]:
     return lines
 
 
-def build_context(case: Case) -> LetterContext:
+def build_context(case: Case, policy: Policy | str | None = None) -> LetterContext:
+    """Derived facts for the letter. ``policy`` (a Policy or an id) decides the criteria; by
+    default the bundled policy for the diagnosis, or none when no policy applies."""
     failed = [t for t in case.prior_therapies if t.is_failure]
-    preventive_classes = sorted({therapy_class(t) for t in failed if t.role is Role.preventive
-                                 and t.class_})
+    preventive_classes = sorted({label for t in failed if t.role is Role.preventive
+                                 if (label := catalogue.class_label(t))})
+    report: CheckReport | None
+    try:
+        report = check_case(case, policy)
+    except PolicyError:
+        if policy is not None:
+            raise
+        report = None  # no bundled policy applies to this diagnosis: no criteria section
+    evidence_ids = list(case.evidence) or list(report.policy.evidence if report else [])
     return LetterContext(
         therapy_groups=group_therapies(case),
         failed_therapies=failed,
         failed_preventive_classes=preventive_classes,
         request_codes=request_codes(case),
-        diagnosis_descriptions={d.code: d.description or "" for d in case.diagnoses},
+        diagnosis_descriptions={d.code: icd.official_description(d.code) or d.description or ""
+                                for d in case.diagnoses},
+        criteria=report.met if report else [],
+        evidence=cite(evidence_ids),
+        severity=report.severity if report else None,
+        severity_statement=report.severity_statement if report else None,
+        check=report,
     )
 
 

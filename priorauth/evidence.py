@@ -118,6 +118,21 @@ def check_id(evidence_id: str) -> str:
     raise ValueError(f"'{evidence_id}' is not in the evidence library; {hint}")
 
 
+@dataclass(frozen=True)
+class CitedEvidence:
+    """One item of the letter's "Published evidence" list."""
+
+    id: str
+    citation: str
+    summary: str
+    """Design and size, then the neutral one-line summary."""
+
+
+def cite(ids: Iterable[str]) -> list[CitedEvidence]:
+    """Letter items for ``ids`` (in order, each once)."""
+    return [CitedEvidence(e.id, e.citation, e.letter_summary) for e in entries(dict.fromkeys(ids))]
+
+
 def entries(ids: Iterable[str]) -> list[EvidenceEntry]:
     """Entries for ``ids`` in the given order; unknown ids raise :class:`PolicyError`."""
     found: list[EvidenceEntry] = []
