@@ -1109,7 +1109,8 @@ class _Mapper:
         where = resource if isinstance(resource, str) else key_of(resource)
         source = f"{where} {element}".strip()
         self.report.filled.append(Filled(path, source))
-        self.comments[path] = source
+        previous = self.comments.get(path)
+        self.comments[path] = source if previous in (None, source) else f"{previous}; {source}"
         return value
 
     def todo(self, path: str, reason: str, kind: Literal["text", "value"] = "value") -> Todo:
@@ -1835,7 +1836,8 @@ class _Mapper:
         return item
 
     def _dates(self, path: str, item: dict[str, Any], source: Resource, start_text: str | None,
-               start_element: str, end_text: str | None, status: str | None) -> None:
+               start_element: str, end_text: str | None, status: str | None,
+               end_source: Resource | None = None) -> None:
         start, problem = _date(start_text)
         if start is not None:
             item["start"] = self.fill(f"{path}.start", start, source, start_element)
@@ -1847,7 +1849,8 @@ class _Mapper:
                                       f"({problem or 'absent'})")
         end, problem = _date(end_text)
         if end is not None:
-            item["end"] = self.fill(f"{path}.end", end, source, "period end")
+            item["end"] = self.fill(f"{path}.end", end, end_source or source,
+                                    "end of the last one" if end_source else "period end")
         elif status in ("stopped", "completed", "cancelled", "not-taken") or problem:
             item["end"] = self.todo(f"{path}.end", f"{key_of(source)} status {status} but no "
                                     "end date; write it, or leave end out if still taking it")
@@ -1886,7 +1889,8 @@ class _Mapper:
             item["cycles"] = self.fill(f"{path}.cycles", len(members),
                                        ", ".join(key_of(m) for m in members), "(count)")
         self._dates(path, item, first, start_text, "performed/effective start",
-                    end_text if len(members) > 1 or end_text else None, "completed")
+                    end_text if len(members) > 1 or end_text else None, "completed",
+                    last if len(members) > 1 else None)
         if "end" in item and isinstance(item["end"], Todo):
             del item["end"]  # a single dated event: start is the whole record
             self.report.missing = [m for m in self.report.missing if m.field != f"{path}.end"]
