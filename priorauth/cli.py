@@ -7,6 +7,7 @@ Messages and progress go to stderr so that ``-o -`` can stream a PDF on stdout.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -117,22 +118,37 @@ def schema() -> None:
     click.echo(json.dumps(Case.model_json_schema(by_alias=True), indent=2))
 
 
+def templates_dir_option(command: F) -> F:
+    """``--templates-dir DIR`` (repeatable); ``PRIORAUTH_TEMPLATES`` folders come after them."""
+    return click.option(
+        "--templates-dir", "templates_dirs", multiple=True,
+        type=click.Path(path_type=Path, file_okay=False, exists=True),
+        help="Folder of template overrides, searched before PRIORAUTH_TEMPLATES folders and "
+             "the bundled templates (repeatable).")(command)
+
+
 @main.command()
 @click.argument("case", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
               help="Where to write the PDF ('-' = stdout). Default: CASE name with .pdf.")
 @click.option("--html", "as_html", is_flag=True, help="Write the letter's HTML instead of a PDF.")
-@click.option("--template", default="letter", show_default=True, help="Template name.")
-@click.option("--templates-dir", "templates_dirs", multiple=True,
-              type=click.Path(path_type=Path, file_okay=False, exists=True),
-              help="Folder of template overrides, searched before the bundled templates.")
+@click.option("--template", default=None,
+              help="Template name. Default: by letter.kind (initial → letter, appeal → appeal, "
+                   "peer_to_peer → peer-to-peer) and the payer rules of priorauth-templates.yaml.")
+@templates_dir_option
+@click.option("--fax-cover", is_flag=True,
+              help="Put a fax cover sheet (with the real page count) in front of the letter.")
+@click.option("--pdf-a/--no-pdf-a", "pdf_a", default=True, show_default=True,
+              help="Archival PDF/A-3b with the case embedded as case.json.")
+@click.option("--tagged", is_flag=True, help="Tagged PDF (structure for screen readers).")
 @click.option("--from", "source_format", type=click.Choice(["case", "fhir"]), default="case",
               show_default=True,
               help="CASE is a case file, or a FHIR R4 Bundle / Bulk Data folder.")
 @click.option("--patient", help="With --from fhir: the Patient resource id to render.")
 @friendly_errors
-def render(case: Path, output: Path | None, as_html: bool, template: str,
-           templates_dirs: tuple[Path, ...], source_format: str = "case",
+def render(case: Path, output: Path | None, as_html: bool, template: str | None,
+           templates_dirs: tuple[Path, ...], fax_cover: bool = False, pdf_a: bool = True,
+           tagged: bool = False, source_format: str = "case",
            patient: str | None = None) -> None:
     """Render a case file into a letter of medical necessity (PDF)."""
     from .output import write_output
@@ -144,12 +160,18 @@ def render(case: Path, output: Path | None, as_html: bool, template: str,
         loaded = import_case(case, patient).case()
     else:
         loaded = load_case(case)
-    renderer = Renderer(template=template, templates_dirs=templates_dirs)
+    from .templating import env_templates_dirs
+
+    renderer = Renderer(template=template,
+                        templates_dirs=[*templates_dirs, *env_templates_dirs()])
     if output is None:
         if str(case) == "-":
             raise click.UsageError("reading the case from stdin: say where the PDF goes with -o")
         output = Path(case.stem + (".html" if as_html else ".pdf"))
-    data = renderer.html(loaded).encode() if as_html else renderer.pdf(loaded)
+    if as_html and fax_cover:
+        raise click.UsageError("--fax-cover needs a PDF (the cover counts the letter's pages)")
+    data = renderer.html(loaded).encode() if as_html else \
+        renderer.pdf(loaded, pdf_a=pdf_a, tagged=tagged, fax_cover=fax_cover)
     write_output(output, data)
     if str(output) != "-":
         click.secho(f"wrote {output}", err=True, fg="green")
@@ -195,6 +217,113 @@ def fhir(source: Path, output: Path | None, patient: str | None,
                                               indent=2, default=str) + "\n").encode("utf-8"))
     if not all(r.report.complete for r in results):
         sys.exit(EXIT_NOT_MET)
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+@main.group()
+def templates() -> None:
+    """Tools for template authors: list, vars, lint, preview (see docs/templates.md)."""
+
+
+def _search_dirs(templates_dirs: tuple[Path, ...]) -> list[Path]:
+    from .templating import env_templates_dirs
+
+    return [*templates_dirs, *env_templates_dirs()]
+
+
+@templates.command("list")
+@templates_dir_option
+@friendly_errors
+def templates_list(templates_dirs: tuple[Path, ...]) -> None:
+    """List templates (override folders first, then bundled) with their descriptions."""
+    from .authoring import list_templates
+
+    for info in list_templates(_search_dirs(templates_dirs)):
+        origin = "bundled" if info.bundled else str(info.path.parent)
+        shadowed = "  (hidden by an override)" if info.overrides else ""
+        click.echo(f"{info.name:<20} {origin}{shadowed}")
+        if info.description:
+            click.echo(f"    {info.description}")
+
+
+@templates.command("vars")
+@click.option("--markdown", is_flag=True, help="Print docs/template-variables.md instead.")
+def templates_vars(markdown: bool) -> None:
+    """The variables a template may use, with types and descriptions."""
+    from .authoring import template_variable_list, variables_markdown
+
+    if markdown:
+        click.echo(variables_markdown(), nl=False)
+        return
+    for var in template_variable_list():
+        click.echo(f"{var.path:<58} {var.type}")
+        if var.description:
+            click.echo(f"    {var.description}")
+
+
+@templates.command("lint")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@templates_dir_option
+@friendly_errors
+def templates_lint(folder: Path, templates_dirs: tuple[Path, ...]) -> None:
+    """Check a template folder: syntax, variables, filters, blocks, assets (exit 1 on any)."""
+    from .authoring import lint
+
+    problems = lint(folder, _search_dirs(templates_dirs))
+    for problem in problems:
+        click.secho(problem.format(), err=True, fg="red")
+    if problems:
+        count = len(problems)
+        click.secho(f"{folder}: {count} problem{'s' if count != 1 else ''}", err=True,
+                    fg="red", bold=True)
+        sys.exit(EXIT_NOT_MET)
+    click.secho(f"{folder}: ok", err=True, fg="green")
+
+
+@templates.command("preview")
+@click.argument("name")
+@click.option("--case", "case_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Case to render (default: the bundled synthetic sample).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write the preview. Default: NAME-preview.pdf.")
+@click.option("--html", "as_html", is_flag=True, help="Write HTML instead of a PDF.")
+@click.option("--watch", is_flag=True,
+              help="Re-render whenever a file of the override folders (or the case) is saved.")
+@click.option("--interval", type=float, default=0.5, show_default=True, hidden=True)
+@click.option("--max-renders", type=int, default=None, hidden=True)
+@templates_dir_option
+@friendly_errors
+def templates_preview(name: str, case_path: Path | None, output: Path | None, as_html: bool,
+                      watch: bool, interval: float, max_renders: int | None,
+                      templates_dirs: tuple[Path, ...]) -> None:
+    """Render template NAME with the sample case; print how long it took."""
+    from .authoring import preview, watched_files
+    from .authoring import watch as watch_loop
+    from .errors import PriorAuthError as Failure
+
+    dirs = _search_dirs(templates_dirs)
+    target = output or Path(f"{name}-preview.{'html' if as_html else 'pdf'}")
+
+    def once() -> Any:
+        return preview(name, target, case_path, dirs, html=as_html)
+
+    def report(result: Any) -> None:
+        if isinstance(result, Failure):
+            click.secho(f"error: {result}", err=True, fg="red")
+            return
+        pages = f", {result.pages} page{'s' if result.pages != 1 else ''}" if result.pages else ""
+        click.secho(f"rendered {result.output} in {result.seconds:.2f} s{pages}", err=True,
+                    fg="green")
+
+    if not watch:
+        report(once())
+        return
+    click.secho("watching for changes (Ctrl-C to stop)", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        watch_loop(once, lambda: watched_files(dirs, case_path), report, interval=interval,
+                   max_renders=max_renders)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -91,9 +91,18 @@ def write_pdf(document: Any, case: Case | None, options: PdfOptions) -> bytes:
         extra["output_intent"] = "preloaded-srgb"
     else:
         extra["attachments"] = []
-    pdf = document.write_pdf(uncompressed_pdf=False, **extra)
+    pdf = document.write_pdf(uncompressed_pdf=False, finisher=_dedupe_associated_files, **extra)
     assert isinstance(pdf, bytes)
     return pdf
+
+
+def _dedupe_associated_files(document: Any, pdf: Any) -> None:
+    """WeasyPrint 70 lists each PDF/A-3 attachment twice in the catalog's ``/AF``; keep one."""
+    associated = pdf.catalog.get("AF")
+    if associated:
+        unique = list(dict.fromkeys(associated))
+        associated.clear()
+        associated.extend(unique)
 
 
 def _srgb_profile() -> Any:
