@@ -88,7 +88,7 @@ def validate(cases: tuple[Path, ...]) -> None:
     failed = 0
     for path in cases:
         try:
-            load_case(path)
+            loaded = load_case(path)
         except CaseInvalid as exc:
             failed += 1
             count = len(exc.problems)
@@ -97,8 +97,71 @@ def validate(cases: tuple[Path, ...]) -> None:
             echo_problems(exc.problems)
         else:
             click.secho(f"{path}: valid", err=True, fg="green")
+            echo_warnings(loaded)
     if failed:
         sys.exit(EXIT_INVALID)
+
+
+def echo_warnings(case: Any) -> None:
+    """Record warnings (class disagreeing with the catalogue, ICD description) on stderr."""
+    from .checks import record_warnings
+
+    for warning in record_warnings(case):
+        click.secho(f"  warning: {warning.path}: {warning.message}", err=True, fg="yellow")
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--policy", "policy_id", metavar="ID",
+              help="Policy id (see `priorauth check --list-policies`) or a policy YAML file. "
+                   "Default: the bundled policy for the diagnosis.")
+@click.option("--brief", is_flag=True, help="Only the verdicts, not the facts behind them.")
+@click.option("--list-policies", is_flag=True, is_eager=True, expose_value=False,
+              callback=lambda ctx, _param, value: _list_policies(ctx) if value else None,
+              help="List the bundled policies and exit.")
+@friendly_errors
+def check(case: Path, policy_id: str | None, brief: bool) -> None:
+    """Checklist: is each criterion of the payer policy met, not met or unknown, and why.
+
+    Exit 0 when every criterion is met, 1 otherwise, 2 for invalid input.
+    """
+    from .checks import check_case, report_lines
+
+    report = check_case(load_case(case), policy_id)
+    colours = {"met": "green", "not met": "red", "unknown": "yellow"}
+    for line, verdict in report_lines(report, details=not brief):
+        click.secho(line, fg=colours.get(verdict or ""))
+    sys.exit(EXIT_OK if report.all_met else EXIT_NOT_MET)
+
+
+def _list_policies(ctx: click.Context) -> None:
+    from .policy import bundled_policies
+
+    for policy in bundled_policies().values():
+        click.echo(f"{policy.id}\t{', '.join(p + '-' for p in policy.applies_to)}\t"
+                   f"{policy.title}")
+    ctx.exit(EXIT_OK)
+
+
+@main.group()
+def evidence() -> None:
+    """The evidence library a letter cites (ids for a case's `evidence:` list)."""
+
+
+@evidence.command("list")
+@click.option("--indication", help="Only entries for this indication (e.g. migraine, crps).")
+def evidence_list(indication: str | None) -> None:
+    """List the library: id, citation, design and size, summary."""
+    from .evidence import library
+
+    for entry in library().values():
+        if indication and indication not in entry.indications:
+            continue
+        click.secho(entry.id, bold=True)
+        click.echo(f"  {entry.citation}")
+        click.echo(f"  {entry.design_line}. {entry.summary}")
+        click.echo(f"  indications: {', '.join(entry.indications)}; "
+                   f"verified against: {entry.verified_against}")
 
 
 @main.command()
@@ -145,12 +208,21 @@ def templates_dir_option(command: F) -> F:
               show_default=True,
               help="CASE is a case file, or a FHIR R4 Bundle / Bulk Data folder.")
 @click.option("--patient", help="With --from fhir: the Patient resource id to render.")
+@click.option("--policy", "policy_id", metavar="ID",
+              help="Payer policy for the 'criteria addressed' section (default: by diagnosis).")
+@click.option("--strict", is_flag=True,
+              help="Refuse to render (exit 1) when a criterion is not met or unknown.")
 @friendly_errors
 def render(case: Path, output: Path | None, as_html: bool, template: str | None,
            templates_dirs: tuple[Path, ...], fax_cover: bool = False, pdf_a: bool = True,
            tagged: bool = False, source_format: str = "case",
-           patient: str | None = None) -> None:
-    """Render a case file into a letter of medical necessity (PDF)."""
+           patient: str | None = None, policy_id: str | None = None,
+           strict: bool = False) -> None:
+    """Render a case file into a letter of medical necessity (PDF).
+
+    Criteria the record does not meet are never stated as met: they are left out of the letter
+    and listed on stderr; with --strict nothing is written and the exit code is 1.
+    """
     from .output import write_output
     from .render import Renderer
 
@@ -170,8 +242,24 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         output = Path(case.stem + (".html" if as_html else ".pdf"))
     if as_html and fax_cover:
         raise click.UsageError("--fax-cover needs a PDF (the cover counts the letter's pages)")
-    data = renderer.html(loaded).encode() if as_html else \
-        renderer.pdf(loaded, pdf_a=pdf_a, tagged=tagged, fax_cover=fax_cover)
+    from .context import build_context
+
+    context = build_context(loaded, policy_id)
+    echo_warnings(loaded)
+    if context.check is not None and not context.check.all_met:
+        unmet = context.check.unmet
+        click.secho(f"{len(unmet)} criteria of policy {context.check.policy.id} not met or "
+                    "unknown (left out of the letter; `priorauth check` explains):", err=True,
+                    fg="yellow")
+        for result in unmet:
+            click.secho(f"  [{result.verdict.value}] {result.label}: {result.summary}", err=True,
+                        fg="yellow")
+        if strict:
+            click.secho("--strict: not rendering a case that does not meet the policy", err=True,
+                        fg="red")
+            sys.exit(EXIT_NOT_MET)
+    data = renderer.html(loaded, context).encode() if as_html else \
+        renderer.pdf(loaded, context, pdf_a=pdf_a, tagged=tagged, fax_cover=fax_cover)
     write_output(output, data)
     if str(output) != "-":
         click.secho(f"wrote {output}", err=True, fg="green")
