@@ -59,6 +59,11 @@ def friendly_errors(command: F) -> F:
         except PriorAuthError as exc:
             click.secho(f"error: {exc}", err=True, fg="red")
             sys.exit(EXIT_INVALID)
+        except OSError as exc:  # a folder that is a file, a full disk: the setting, not a bug
+            where = f" {exc.filename}" if exc.filename else ""
+            click.secho(f"error: cannot write or read{where}: {exc.strerror or exc}",
+                        err=True, fg="red")
+            sys.exit(EXIT_INVALID)
 
     return wrapper  # type: ignore[return-value]
 
