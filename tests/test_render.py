@@ -148,3 +148,11 @@ def test_official_descriptions_keep_their_capitals(rendered_samples: dict[str, b
     text = " ".join(pdf_pages(rendered_samples["crps"]))
     assert "(Complex regional pain syndrome I of left lower limb)" in text
     assert "syndrome i " not in text
+
+
+@pytest.mark.parametrize("path", VALID_SAMPLES, ids=lambda p: p.stem)
+def test_no_run_together_sentences(path: Path, rendered_samples: dict[str, bytes]) -> None:
+    """Template whitespace control must not glue sentences ('source.The record')."""
+    text = " ".join(pdf_pages(rendered_samples[path.stem]))
+    assert not re.search(r"[a-z]\.[A-Z][a-z]", text.replace("U.S.", "")), \
+        re.search(r".{30}[a-z]\.[A-Z][a-z].{30}", text)
