@@ -113,6 +113,10 @@ def echo_warnings(case: Any) -> None:
 
     for warning in record_warnings(case):
         click.secho(f"  warning: {warning.path}: {warning.message}", err=True, fg="yellow")
+    from .glyphs import missing_glyphs
+
+    for glyph in missing_glyphs(case):  # characters that would print as empty boxes
+        click.secho(f"  warning: {glyph.message()}", err=True, fg="yellow")
 
 
 @main.command()
