@@ -25,6 +25,7 @@ __all__ = [
     "PolicyError",
     "PriorAuthError",
     "Problem",
+    "RecordResult",
     "RenderError",
     "TemplateError",
     "__version__",
@@ -32,10 +33,12 @@ __all__ = [
     "load_case",
     "parse_case",
     "render_html",
+    "render_many",
     "render_pdf",
 ]
 
 if TYPE_CHECKING:
+    from .batch import RecordResult, render_many
     from .render import render_html, render_pdf
 
 
@@ -45,4 +48,8 @@ def __getattr__(name: str) -> Any:
         from . import render
 
         return getattr(render, name)
+    if name in ("render_many", "RecordResult"):
+        from . import batch
+
+        return getattr(batch, name)
     raise AttributeError(f"module 'priorauth' has no attribute {name!r}")

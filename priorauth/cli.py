@@ -423,5 +423,10 @@ def templates_preview(name: str, case_path: Path | None, output: Path | None, as
                    max_renders=max_renders)
 
 
+from .batch_cli import batch as _batch  # noqa: E402  (uses the helpers defined above)
+
+main.add_command(_batch)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
