@@ -36,6 +36,8 @@ from .fields import (
 MAX_THERAPIES = 200
 MAX_DIAGNOSES = 20
 MAX_ATTACHMENTS = 50
+MAX_CASE_TEXT = 200_000
+"""Characters of text in one case: bounds WeasyPrint's time per letter (~10 s at this size)."""
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2199, 12, 31)
 """Every date in a case must fall in this range: 0001-01-01 or 9999-12-31 is a typo."""
@@ -373,10 +375,27 @@ class Case(Model):
                 ("diagnoses", "mark exactly one diagnosis 'primary: true' "
                  f"(found {len(primaries)} of {len(self.diagnoses)})")
             )
-        problems += record_date_problems(self.model_dump(by_alias=True))
+        dumped = self.model_dump(by_alias=True)
+        problems += record_date_problems(dumped)
+        total = _text_length(dumped)
+        if total > MAX_CASE_TEXT:
+            problems.append(
+                ("", f"the case holds {total:,} characters of text; a letter may "
+                 f"print at most {MAX_CASE_TEXT:,} (shorten details and rationale)")
+            )
         if problems:
             raise FieldProblems(problems)
         return self
+
+
+def _text_length(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(_text_length(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_text_length(item) for item in value)
+    return 0
 
 
 # Dates that may lie after the letter date: the letter's own date and the requested start.
