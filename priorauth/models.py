@@ -293,7 +293,7 @@ class PriorTherapy(Model):
             )
         if self.start and self.end and self.end < self.start:
             raise FieldProblems(
-                [("end", f"must not be before start ({self.start.isoformat()})")]
+                [("end", "must not be before start; check both dates")]
             )
         return self
 
@@ -469,8 +469,8 @@ def record_date_problems(data: Any) -> list[tuple[str, str]]:
         if path in _MAY_BE_LATER:
             continue
         if letter_date is not None and value > letter_date:
-            problems.append((path, f"is after the letter date ({letter_date.isoformat()}); "
-                                   "check the year"))
+            # Dates are PHI (HIPAA Safe Harbor): name the fields, not their values.
+            problems.append((path, "is after the letter date (letter.date); check the year"))
         elif born is not None and path != "patient.date_of_birth" and value < born:
             # The DOB itself stays out of the message: messages are shown even with --redact.
             problems.append((path, "is before the patient's date of birth; check the year"))

@@ -17,8 +17,16 @@ DIR_MODE = 0o700
 
 
 def ensure_dir(path: Path) -> None:
-    """Create ``path`` (and parents) readable only by the owner, if it does not exist."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create ``path`` and any missing parents, each readable only by the owner (0700)."""
+    missing: list[Path] = []
+    current = Path(path)
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):  # create top-down so every new level gets 0700
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=DIR_MODE)
+        os.chmod(folder, DIR_MODE)  # mkdir's mode is filtered by the umask
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -74,7 +74,8 @@ def test_dates_after_the_letter_are_refused(sample_data: SampleData) -> None:
     data["prior_therapies"][0]["end"] = dt.date(2027, 1, 1)
     data["screening"]["date"] = dt.date(2026, 12, 1)
     found = problems(data)
-    assert "after the letter date (2026-11-20)" in found["prior_therapies[0].end"]
+    assert "after the letter date (letter.date)" in found["prior_therapies[0].end"]
+    assert "2027" not in found["prior_therapies[0].end"]  # dates are PHI: never echoed
     assert "after the letter date" in found["screening.date"]
 
 

@@ -144,8 +144,6 @@ def test_output_file_is_0600_even_with_a_permissive_umask(tmp_path: Path) -> Non
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["letter.pdf"]
 
 
-@pytest.mark.xfail(strict=True, reason="output.ensure_dir: mkdir(parents=True) creates missing "
-                   "ancestors with the default mode (0755), only the leaf gets 0700")
 def test_every_folder_created_for_the_output_is_0700(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["render", str(SAMPLE), "-o",
                                        str(tmp_path / "a" / "b" / "letter.pdf")])
