@@ -156,3 +156,28 @@ def test_no_run_together_sentences(path: Path, rendered_samples: dict[str, bytes
     text = " ".join(pdf_pages(rendered_samples[path.stem]))
     assert not re.search(r"[a-z]\.[A-Z][a-z]", text.replace("U.S.", "")), \
         re.search(r".{30}[a-z]\.[A-Z][a-z].{30}", text)
+
+
+def test_long_names_do_not_push_the_member_id_off_the_page(sample_data: SampleData) -> None:
+    """Clipped text still extracts from a PDF, so inspect WeasyPrint's layout boxes instead:
+    every text box of the running header must end inside the page."""
+    from weasyprint import HTML
+
+    data = sample_data()
+    data["patient"]["given_name"] = "Maria-Guadalupe Alejandra Concepción"
+    data["patient"]["family_name"] = "Villaseñor-Castellanos de la Fuente"
+    renderer = Renderer("letter")
+    html = renderer.html(case_from_data(data))
+    document = HTML(string=html, base_url=renderer._base_url("letter")).render()
+
+    def text_boxes(box: Any) -> Any:
+        if getattr(box, "text", None):
+            yield box
+        for child in getattr(box, "children", []):
+            yield from text_boxes(child)
+
+    for page in document.pages:
+        boxes = [b for b in text_boxes(page._page_box) if b.position_y < 72]  # top margin
+        assert any("XQZ000123456" in b.text for b in boxes), "member ID missing from header"
+        for box in boxes:
+            assert box.position_x + box.width <= page.width, box.text
