@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import CaseInvalid, Problem
+from .load import iter_leaves
 from .models import Case, Outcome
 
 # --- limits -----------------------------------------------------------------------------------
@@ -601,15 +602,8 @@ def _strip_todos(value: Any) -> Any:
     return value
 
 
-def _todo_paths(value: Any, path: str = "") -> Iterator[tuple[str, Todo]]:
-    if isinstance(value, Todo):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _todo_paths(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _todo_paths(item, f"{path}[{index}]")
+def _todo_paths(value: Any) -> Iterator[tuple[str, Todo]]:
+    return ((path, leaf) for path, leaf in iter_leaves(value) if isinstance(leaf, Todo))
 
 
 @dataclass

@@ -20,6 +20,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
+from .load import iter_leaves
 from .models import Case
 
 FONT_FAMILIES = (
@@ -118,15 +119,8 @@ def coverage() -> frozenset[int]:
     return frozenset(covered)
 
 
-def _strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
+def _strings(value: Any) -> Iterator[tuple[str, str]]:
+    return ((path, leaf) for path, leaf in iter_leaves(value) if isinstance(leaf, str))
 
 
 def missing_in_text(text: str, covered: frozenset[int] | None = None) -> tuple[int, ...]:

@@ -14,7 +14,7 @@ import json
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -109,6 +109,18 @@ def format_path(path: typing.Iterable[str | int]) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def iter_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every scalar in nested dicts/lists with its field path: ``('patient.given_name', 'Ana')``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from iter_leaves(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from iter_leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
 
 
 def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Problem]]:
