@@ -69,6 +69,7 @@ MANIFEST_NAME = ".priorauth-manifest.jsonl"
 LOCK_NAME = ".priorauth-batch.lock"
 REPORT_FORMAT = "priorauth-batch-report/1"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 class BatchError(PriorAuthError):
@@ -317,7 +318,7 @@ def _fingerprint(renderer: Renderer, settings: str) -> bytes:
     digest = hashlib.sha256(f"priorauth {__version__}\0{settings}\0".encode())
     roots = [Path(__file__).resolve().parent, *(Path(p) for p in renderer.search_path)]
     for root in roots:
-        for folder, dirs, files in sorted(os.walk(root)):
+        for folder, dirs, files in os.walk(root):  # top-down; dirs sorted in place: stable order
             dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
             for name in sorted(files):
                 if name.endswith((".pyc", ".part")) or name.startswith("."):
@@ -354,7 +355,7 @@ class _Manifest:
         lines = "".join(json.dumps(e, separators=(",", ":")) + "\n"
                         for e in self.entries.values())
         write_atomic(self.path, lines.encode())
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, FILE_MODE)
         self._handle = os.fdopen(fd, "a", encoding="utf-8")
 
     def _load(self) -> None:
@@ -399,7 +400,7 @@ def _locked(outdir: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    fd = os.open(outdir / LOCK_NAME, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = os.open(outdir / LOCK_NAME, os.O_RDWR | os.O_CREAT | _NOFOLLOW, FILE_MODE)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -463,14 +464,15 @@ class _Worker:
         self.renderer = _PageCountingRenderer(options.template, options.templates_dirs)
 
     def warm(self) -> None:
-        """Import WeasyPrint, load fonts, stylesheets and assets by rendering the starter case."""
+        """Import WeasyPrint and load fonts, stylesheets and assets once, by laying out the
+        starter case (layout only: writing a PDF would warm nothing more)."""
         from importlib.resources import files
 
         from .load import parse_case as parse
 
         starter = files("priorauth.reference").joinpath("starter-case.yaml").read_bytes()
         with contextlib.suppress(PriorAuthError):
-            self.renderer.pdf(parse(starter, "yaml", "starter-case.yaml"))
+            self.renderer.document(parse(starter, "yaml", "starter-case.yaml"))
 
     def run(self, job: _Job) -> RecordResult:
         from .context import build_context
@@ -666,12 +668,19 @@ def render_many(
         ensure_dir(outdir)
     except OSError as exc:
         raise BatchError(f"cannot create {outdir}: {exc.strerror or exc}") from None
+    if policy is not None:
+        from .policy import get_policy
+
+        get_policy(policy)  # an unknown id is a usage error, not an error on every record
     options = _Options(outdir, template, tuple(Path(p) for p in templates_dirs), checker,
                        policy, strict)
     with _locked(outdir):
         _remove_leftovers(outdir)
         local = _Worker(options)  # templates parsed here too: fail early on a bad template
-        fingerprint = _fingerprint(local.renderer, f"{template}\0{policy}\0{strict}")
+        policy_file = Path(policy) if policy and Path(policy).is_file() else None
+        settings = f"{template}\0{policy}\0{strict}\0" + (
+            _file_sha256(policy_file) or "" if policy_file else "")
+        fingerprint = _fingerprint(local.renderer, settings)
         manifest = _Manifest(outdir, resume)
         pool = _Pool(jobs, options) if jobs > 1 else None
         finished = False

@@ -208,6 +208,10 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
                          ).exit_code == 2
     assert runner.invoke(main, ["batch", "-", "-", "-o", str(tmp_path / "o")]).exit_code == 2
     assert runner.invoke(main, ["batch", str(SAMPLE)]).exit_code == 2
+    unknown = runner.invoke(main, ["batch", str(SAMPLE), "-o", str(tmp_path / "p"),
+                                   "--policy", "no-such-policy"])
+    assert unknown.exit_code == 2 and "no policy 'no-such-policy'" in unknown.output
+    assert "Traceback" not in unknown.output
 
 
 def test_one_batch_per_folder(tmp_path: Path) -> None:
@@ -309,3 +313,21 @@ def test_kill_9_then_resume(tmp_path: Path) -> None:
         pdf = Path(record["output"])
         assert hashlib.sha256(pdf.read_bytes()).hexdigest() == record["sha256"]
         assert page_count(pdf) == record["pages"] > 0
+
+
+def test_progress_bar_text() -> None:
+    from priorauth.batch_cli import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(4, stream, enabled=True)
+    bar.started -= 2.0  # two seconds ago
+    bar.advance()
+    bar.advance()
+    assert bar.text().startswith("[############............] 2/4  50%  1.0/s  ETA 0:02")
+    assert stream.getvalue().startswith("\r[")
+    bar.clear()
+    assert stream.getvalue().endswith("\r")
+    silent = io.StringIO()
+    quiet = ProgressBar(None, silent, enabled=False)
+    quiet.advance()
+    assert silent.getvalue() == "" and quiet.text().startswith("1 done")
