@@ -567,16 +567,27 @@ CRASHED = ("the worker process died while rendering this record (crash or out of
            "render it alone with 'priorauth render' to investigate")
 
 
-class _Pool:
-    """Process pool that survives a worker crash: after a crash the unfinished jobs are re-run
-    one at a time, so only the record that kills a worker is marked as an error."""
+RECYCLE_AFTER = 500
+"""Letters a worker renders before it is replaced by a fresh one. WeasyPrint 70 keeps ~10 KiB
+of native memory per PDF written (in ``write_pdf``; layout alone keeps none), so a worker that
+lived forever would grow without bound; recycling costs one warm-up (~1 s) per 500 letters."""
 
-    def __init__(self, jobs: int, options: _Options) -> None:
+
+class _Pool:
+    """Process pool that survives a worker crash (after a crash the unfinished jobs are re-run
+    one at a time, so only the record that kills a worker is marked as an error) and recycles
+    its workers: after ``recycle_after`` letters per worker, new jobs go to a fresh generation
+    of warmed workers while the old one finishes what it has and exits."""
+
+    def __init__(self, jobs: int, options: _Options,
+                 recycle_after: int | None = RECYCLE_AFTER) -> None:
         import multiprocessing
 
         self.jobs = jobs
         self.options = options
         self.context = multiprocessing.get_context("spawn")
+        self.generation = recycle_after * jobs if recycle_after else 0
+        self.submitted = 0
         self.executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -584,6 +595,10 @@ class _Pool:
                                    initargs=(self.options, os.getpid()))
 
     def submit(self, job: _Job) -> Future[RecordResult]:
+        if self.generation and self.submitted and self.submitted % self.generation == 0:
+            old, self.executor = self.executor, self._start()
+            old.shutdown(wait=False)  # its queued jobs still run; then its workers exit
+        self.submitted += 1
         return self.executor.submit(_run_job, job)
 
     def result(self, slot: _Slot, pending: Iterable[_Slot]) -> RecordResult:
@@ -601,11 +616,12 @@ class _Pool:
         for slot in pending:
             if slot.future is None or slot.job is None:
                 continue
-            if slot.future.done() and slot.future.exception() is None:
-                slot.result = slot.future.result()
+            future = slot.future
+            if future.done() and not future.cancelled() and future.exception() is None:
+                slot.result = future.result()
             else:
                 try:
-                    slot.result = self.submit(slot.job).result()
+                    slot.result = self.executor.submit(_run_job, slot.job).result()
                 except BrokenProcessPool:
                     slot.result = RecordResult(slot.job.index, slot.job.source, ERROR,
                                                id=slot.job.case.id,
@@ -648,6 +664,7 @@ def render_many(
     policy: str | None = None,
     strict: bool = False,
     window: int | None = None,
+    recycle_after: int | None = RECYCLE_AFTER,
 ) -> Iterator[RecordResult]:
     """Render every record of ``inputs`` into ``outdir``; yield a :class:`RecordResult` per
     record, in input order, as soon as it (and every record before it) is done.
@@ -657,7 +674,9 @@ def render_many(
     ``checker``: policy check per case (``None``: no check); records that fail it are rendered
     anyway with status ``criteria-not-met`` (with ``strict`` they are not rendered). ``policy``:
     a policy id for every case (default: chosen by diagnosis). ``window``: most records in
-    flight (default 4 per worker). Raises :class:`BatchError` when the output folder cannot be used.
+    flight (default 4 per worker). ``recycle_after``: letters per worker process before it is
+    replaced by a fresh one (bounds memory; ``None``: never; ``jobs=1`` never recycles).
+    Raises :class:`BatchError` when the output folder cannot be used.
     """
     outdir = Path(outdir)
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -682,7 +701,7 @@ def render_many(
             _file_sha256(policy_file) or "" if policy_file else "")
         fingerprint = _fingerprint(local.renderer, settings)
         manifest = _Manifest(outdir, resume)
-        pool = _Pool(jobs, options) if jobs > 1 else None
+        pool = _Pool(jobs, options, recycle_after) if jobs > 1 else None
         finished = False
         try:
             yield from _drive(inputs, options, local, pool, manifest, fingerprint, resume,

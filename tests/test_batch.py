@@ -331,3 +331,11 @@ def test_progress_bar_text() -> None:
     quiet = ProgressBar(None, silent, enabled=False)
     quiet.advance()
     assert silent.getvalue() == "" and quiet.text().startswith("1 done")
+
+
+@pytest.mark.slow
+def test_workers_are_recycled(tmp_path: Path) -> None:
+    inputs = [sample(id=f"r-{i}") for i in range(5)]
+    results = list(render_many(inputs, tmp_path, jobs=2, checker=None, recycle_after=1))
+    assert [(r.id, r.status) for r in results] == [(f"r-{i}", "rendered") for i in range(5)]
+    assert all(page_count(r.output) == r.pages for r in results if r.output)
