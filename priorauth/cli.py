@@ -71,7 +71,8 @@ def friendly_errors(command: F) -> F:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="priorauth")
 @click.option("--redact", is_flag=True, envvar="PRIORAUTH_REDACT",
-              help="Never echo field values in messages (default: values are shown only on a terminal).")
+              help="Never echo field values in messages "
+                   "(default: values are shown only on a terminal).")
 def main(redact: bool) -> None:
     """Prior-authorization letters for IV ketamine infusion, built from the patient's record.
 
