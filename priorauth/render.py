@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 MAX_DATA_URI = 256 * 1024
+AUDIT_TRAIL = 256
 DEFAULT_PDF = PdfOptions()
 
 
@@ -68,8 +70,10 @@ def _fetcher_class() -> type:
         def __init__(self, roots: Sequence[Path]) -> None:
             super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
             self.roots = [root.resolve() for root in roots]
-            self.requested: list[str] = []
-            self.refused: list[str] = []
+            # The most recent URLs asked for / refused (an audit trail for tests and debugging),
+            # bounded so a batch worker rendering thousands of letters does not grow it forever.
+            self.requested: deque[str] = deque(maxlen=AUDIT_TRAIL)
+            self.refused: deque[str] = deque(maxlen=AUDIT_TRAIL)
             self._cache: dict[str, bytes] = {}
             self._lock = threading.Lock()
 

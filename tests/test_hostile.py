@@ -146,7 +146,7 @@ def test_no_url_but_the_templates_own_assets_was_requested(rendered: dict[str, A
     fetcher = rendered["renderer"].fetcher
     roots = [root.resolve() for root in rendered["renderer"].asset_roots]
     assert fetcher.requested, "the stylesheet itself should have been fetched"
-    assert fetcher.refused == []
+    assert not fetcher.refused
     for url in fetcher.requested:
         assert url.startswith("file://"), url
         path = Path(url[len("file://"):]).resolve()

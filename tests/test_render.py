@@ -110,7 +110,7 @@ def test_hostile_patient_text_is_printed_literally(sample_data: SampleData) -> N
     assert "root:" not in text
     requested = renderer.fetcher.requested
     assert requested and all(url.startswith("file://") and "/assets/" in url for url in requested)
-    assert renderer.fetcher.refused == []
+    assert not renderer.fetcher.refused
 
 
 @pytest.mark.parametrize("reference", [
@@ -181,3 +181,16 @@ def test_long_names_do_not_push_the_member_id_off_the_page(sample_data: SampleDa
         assert any("XQZ000123456" in b.text for b in boxes), "member ID missing from header"
         for box in boxes:
             assert box.position_x + box.width <= page.width, box.text
+
+
+def test_fetcher_audit_trail_is_bounded() -> None:
+    """A batch worker keeps one renderer for thousands of letters: its URL log must not grow."""
+    from priorauth.render import AUDIT_TRAIL
+
+    renderer = Renderer("letter")
+    case = load_case(SAMPLES / "chronic-migraine-with-aura.yaml")
+    renderer.html(case)
+    renderer.pdf(case, pdf_a=False)
+    for _ in range(AUDIT_TRAIL + 10):
+        renderer.fetcher.requested.append("file:///x")
+    assert len(renderer.fetcher.requested) == AUDIT_TRAIL
