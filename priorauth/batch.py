@@ -45,7 +45,14 @@ from typing import IO, Any, Literal
 
 from . import __version__
 from .errors import CaseInvalid, PriorAuthError, Problem
-from .load import MAX_CASE_BYTES, Format, case_from_data, parse_case, read_source
+from .load import (
+    MAX_CASE_BYTES,
+    Format,
+    case_from_data,
+    iter_ndjson_lines,
+    parse_case,
+    read_source,
+)
 from .models import Case
 from .output import FILE_MODE, ensure_dir, write_atomic
 from .render import Renderer
@@ -217,23 +224,14 @@ def _safe_stem(text: str) -> str:
 
 
 def _iter_ndjson(handle: IO[bytes], name: str, stem: str) -> Iterator[_Record]:
-    lineno = 0
-    while True:
-        line = handle.readline(MAX_CASE_BYTES + 1)
-        if not line:
-            return
-        lineno += 1
+    for lineno, line in iter_ndjson_lines(handle, MAX_CASE_BYTES):
         source = f"{name}:{lineno}"
-        if len(line) > MAX_CASE_BYTES and not line.endswith(b"\n"):
-            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
-                pass
+        if line is None:
             problem = Problem("", f"the line is longer than {MAX_CASE_BYTES:,} bytes",
                               source=source)
             yield _Record(source, f"{stem}-{lineno}", problem=problem, ndjson=True)
-            continue
-        if not line.strip():
-            continue
-        yield _Record(source, f"{stem}-{lineno}", raw=line, fmt="json", ndjson=True)
+        else:
+            yield _Record(source, f"{stem}-{lineno}", raw=line, fmt="json", ndjson=True)
 
 
 def _iter_path(path: Path) -> Iterator[_Record]:

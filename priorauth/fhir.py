@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import CaseInvalid, Problem
-from .load import iter_leaves
+from .load import iter_leaves, iter_ndjson_lines
 from .models import Case, Outcome
 
 # --- limits -----------------------------------------------------------------------------------
@@ -709,17 +709,10 @@ def _read_ndjson(path: Path) -> Iterator[_Raw]:
     except PermissionError:
         raise _problem(source, "cannot be read (permission denied)") from None
     with handle:
-        number = 0
-        while True:
-            line = handle.readline(MAX_LINE_BYTES + 1)
-            if not line:
-                return
-            number += 1
-            if len(line) > MAX_LINE_BYTES:
+        for number, line in iter_ndjson_lines(handle, MAX_LINE_BYTES):
+            if line is None:
                 raise _problem(source, f"line {number} is longer than {MAX_LINE_BYTES:,} bytes; "
                                        "one NDJSON line holds one resource", number)
-            if not line.strip():
-                continue
             try:
                 data = _strict_json(line)
             except json.JSONDecodeError as exc:

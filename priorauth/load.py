@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import IO, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -109,6 +109,24 @@ def format_path(path: typing.Iterable[str | int]) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def iter_ndjson_lines(handle: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """Non-blank lines of an NDJSON stream with their 1-based numbers, read in bounded chunks so a
+    huge line never sits in memory whole: a line longer than ``max_bytes`` is skipped and yields
+    ``None`` in its place (the caller decides whether that is one bad record or a bad file)."""
+    number = 0
+    while True:
+        line = handle.readline(max_bytes + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+        elif line.strip():
+            yield number, line
 
 
 def iter_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
