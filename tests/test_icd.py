@@ -26,7 +26,7 @@ def _case_data(**diagnosis: object) -> dict[str, object]:
 
 
 def test_index_matches_the_library() -> None:
-    pytest.importorskip("simple_icd_10_cm", reason="simple-icd-10-cm (extra 'dev') not installed")
+    pytest.importorskip("simple_icd_10_cm", reason="simple-icd-10-cm (extras 'test'/'dev') not installed")
     from priorauth.reference import build_icd_index as build
 
     rows = list(build.library_rows())
