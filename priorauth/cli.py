@@ -41,6 +41,14 @@ def echo_problems(problems: list[Problem]) -> None:
         click.secho(f"  {problem.format(show_value=reveal)}", err=True, fg="red")
 
 
+def echo_invalid(exc: CaseInvalid, trailer: str = "") -> None:
+    """``case.yaml: 3 problems`` and then each problem, on stderr."""
+    count = len(exc.problems)
+    click.secho(f"{exc.source or 'case'}: {count} problem{'s' if count != 1 else ''}{trailer}",
+                err=True, fg="red", bold=True)
+    echo_problems(exc.problems)
+
+
 def friendly_errors(command: F) -> F:
     """Turn user errors into a message and exit code 2; real bugs keep their traceback."""
 
@@ -49,12 +57,7 @@ def friendly_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except CaseInvalid as exc:
-            count = len(exc.problems)
-            click.secho(
-                f"{exc.source or 'case'}: {count} problem{'s' if count != 1 else ''} to fix:",
-                err=True, fg="red", bold=True,
-            )
-            echo_problems(exc.problems)
+            echo_invalid(exc, " to fix:")
             sys.exit(EXIT_INVALID)
         except PriorAuthError as exc:
             click.secho(f"error: {exc}", err=True, fg="red")
@@ -97,10 +100,7 @@ def validate(cases: tuple[Path, ...]) -> None:
             loaded = load_case(path)
         except CaseInvalid as exc:
             failed += 1
-            count = len(exc.problems)
-            click.secho(f"{exc.source}: {count} problem{'s' if count != 1 else ''}",
-                        err=True, fg="red", bold=True)
-            echo_problems(exc.problems)
+            echo_invalid(exc)
         else:
             click.secho(f"{path}: valid", err=True, fg="green")
             echo_warnings(loaded)

@@ -194,11 +194,6 @@ class Renderer:
             self._templates[name] = load_template(self.env, name)
         return self._templates[name]
 
-    @property
-    def template(self) -> jinja2.Template:
-        """The forced template, or ``letter`` when templates are picked per case."""
-        return self.get_template(self.template_name or "letter")
-
     # --- HTML -----------------------------------------------------------------------------
 
     def html(self, case: Case, context: Any = None, *, template: str | None = None,
@@ -272,15 +267,6 @@ class Renderer:
                         options: PdfOptions) -> Any:
         cover = self.fax_cover_document(case, context, len(letter.pages), role, options)
         return merge(cover, letter, metadata_from=letter)
-
-    def pdf_from_html(self, html: str) -> bytes:
-        """PDF bytes for ready-made HTML (no case, so nothing is embedded)."""
-        options = PdfOptions(pdf_a=False)
-        document = self._layout(html, self._base_url(self.template_name or "letter"), options)
-        with _collect_weasyprint_warnings() as warnings:
-            pdf = write_pdf(document, None, options)
-        self._raise_for(warnings)
-        return pdf
 
     def _layout(self, html: str, base_url: str, options: PdfOptions) -> Any:
         from weasyprint import HTML
