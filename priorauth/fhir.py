@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import CaseInvalid, Problem
 from .load import iter_leaves, iter_ndjson_lines
-from .models import Case, Outcome
+from .models import Case, Outcome, submodel
 
 # --- limits -----------------------------------------------------------------------------------
 
@@ -2118,17 +2118,6 @@ def _order(model: type[BaseModel] | None, keys: Iterable[str]) -> list[str]:
     return sorted(keys, key=lambda k: names.index(k) if k in names else len(names))
 
 
-def _submodel(model: type[BaseModel] | None, key: str) -> type[BaseModel] | None:
-    if model is None:
-        return None
-    from .load import _unwrap_model
-
-    for name, info in model.model_fields.items():
-        if key in (name, info.alias):
-            return _unwrap_model(info.annotation)
-    return None
-
-
 def _emit(value: Any, model: type[BaseModel] | None, path: str, indent: int,
           comments: dict[str, str], lines: list[str]) -> None:
     pad = "  " * indent
@@ -2142,10 +2131,10 @@ def _emit(value: Any, model: type[BaseModel] | None, path: str, indent: int,
             lines.append(f"{pad}{key}:{placeholder}  # TODO(fhir): {item.reason}")
         elif isinstance(item, dict):
             lines.append(f"{pad}{key}:{comment}")
-            _emit(item, _submodel(model, key), sub, indent + 1, comments, lines)
+            _emit(item, submodel(model, key), sub, indent + 1, comments, lines)
         elif isinstance(item, list) and item and isinstance(item[0], dict):
             lines.append(f"{pad}{key}:{comment}")
-            child = _submodel(model, key)
+            child = submodel(model, key)
             for index, element in enumerate(item):
                 block: list[str] = []
                 _emit(element, child, f"{sub}[{index}]", indent + 2, comments, block)

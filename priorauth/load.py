@@ -12,17 +12,16 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-import types
 import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Literal, Union
+from typing import IO, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import CaseInvalid, FieldProblems, Problem
-from .models import Case, record_date_problems
+from .models import Case, record_date_problems, submodel
 
 MAX_CASE_BYTES = 2 * 1024 * 1024
 """Largest case file accepted (2 MiB): a real case is a few KiB."""
@@ -290,34 +289,11 @@ def _decode(raw: bytes, source: str | None) -> str:
 
 # --- pydantic errors → problems ---------------------------------------------------------------
 
-def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
-    """The model class inside ``X | None``, ``list[X]``, ``Annotated[X, ...]``, if any."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _unwrap_model(typing.get_args(annotation)[0])
-    if origin in (Union, types.UnionType, list):
-        for arg in typing.get_args(annotation):
-            found = _unwrap_model(arg)
-            if found:
-                return found
-        return None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
 def _model_at(path: PathKey) -> type[BaseModel] | None:
     model: type[BaseModel] | None = Case
     for part in path:
-        if model is None:
-            return None
-        if isinstance(part, int):
-            continue
-        field = next((f for name, f in model.model_fields.items()
-                      if part in (name, f.alias)), None)
-        if field is None:
-            return None
-        model = _unwrap_model(field.annotation)
+        if not isinstance(part, int):  # list indexes keep the item model
+            model = submodel(model, part)
     return model
 
 

@@ -9,6 +9,7 @@ from these classes.
 from __future__ import annotations
 
 import datetime as dt
+import types
 import typing
 from collections.abc import Iterator
 from enum import StrEnum
@@ -419,7 +420,7 @@ def _date_fields(model: type[BaseModel], data: Any, path: str) -> Iterator[tuple
             if parsed is not None:
                 yield sub_path, parsed
             continue
-        inner = _inner_model(field.annotation)
+        inner = model_in(field.annotation)
         if inner is None:
             continue
         if isinstance(value, list):
@@ -442,14 +443,28 @@ def _as_date(value: Any) -> dt.date | None:
     return None
 
 
-def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if typing.get_origin(candidate) is typing.Annotated:
-            candidate = typing.get_args(candidate)[0]
-        for arg in (candidate, *typing.get_args(candidate)):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                return arg
+def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model class inside ``X | None``, ``list[X]``, ``Annotated[X, ...]``, if any."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return model_in(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, list):
+        for arg in typing.get_args(annotation):
+            found = model_in(arg)
+            if found:
+                return found
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
     return None
+
+
+def submodel(model: type[BaseModel] | None, key: str) -> type[BaseModel] | None:
+    """The model behind field ``key`` (its name or alias) of ``model``, if that field holds one."""
+    if model is None:
+        return None
+    field = next((f for name, f in model.model_fields.items() if key in (name, f.alias)), None)
+    return model_in(field.annotation) if field is not None else None
 
 
 def record_date_problems(data: Any) -> list[tuple[str, str]]:
