@@ -60,7 +60,7 @@ RSS_CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 from priorauth.batch import _Job, _Options, _Worker, policy_checker
-from priorauth.load import parse_case
+from priorauth.case.parse import parse_case
 
 cases_dir, out_dir, letters = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 checkpoints = sorted({50, letters})
@@ -87,8 +87,8 @@ def log(message: str) -> None:
 
 def generate(n: int, folder: Path) -> list[Path]:
     """N synthetic cases: the valid samples in rotation, each with its own id and invented name."""
+    from priorauth.case.parse import parse_case
     from priorauth.errors import CaseInvalid
-    from priorauth.load import parse_case
 
     bases = []
     for path in sorted(SAMPLES.glob("*.yaml")):
@@ -136,8 +136,8 @@ def timed(command: list[str], ok: tuple[int, ...] = (0,), **kwargs: Any) -> floa
 
 def bench_raw(cases: list[Path], work: Path) -> tuple[float, float]:
     """Seconds for raw WeasyPrint on the pre-built HTML, one process on one core."""
-    from priorauth.load import load_case
-    from priorauth.render import Renderer
+    from priorauth.case.parse import load_case
+    from priorauth.letter.render import Renderer
 
     renderer = Renderer()
     html_dir = work / "html"
@@ -179,9 +179,9 @@ def bench_loop(cases: list[Path], work: Path, sample: int) -> list[float]:
 def bench_overhead(cases: list[Path], count: int) -> tuple[float, dict[str, float]]:
     """Share of one letter's time spent in priorauth's own steps, on one core, warmed."""
     from priorauth.batch import policy_checker
-    from priorauth.context import build_context
-    from priorauth.load import parse_case
-    from priorauth.render import Renderer
+    from priorauth.case.parse import parse_case
+    from priorauth.letter.context import build_context
+    from priorauth.letter.render import Renderer
 
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
     renderer = Renderer()

@@ -13,9 +13,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import CaseInvalid, PolicyError, PriorAuthError, Problem, RenderError, TemplateError
-from .load import case_from_data, load_case, parse_case
-from .models import Case
+from priorauth.case.model import Case
+from priorauth.case.parse import case_from_data, load_case, parse_case
+from priorauth.errors import (
+    CaseInvalid,
+    PolicyError,
+    PriorAuthError,
+    Problem,
+    RenderError,
+    TemplateError,
+)
 
 __version__ = "0.1.0"
 
@@ -38,18 +45,18 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .batch import RecordResult, render_many
-    from .render import render_html, render_pdf
+    from priorauth.batch import RecordResult, render_many
+    from priorauth.letter.render import render_html, render_pdf
 
 
 def __getattr__(name: str) -> Any:
     """Import the renderer (and with it WeasyPrint) only when it is first used."""
     if name in ("render_html", "render_pdf"):
-        from . import render
+        from priorauth.letter import render
 
         return getattr(render, name)
     if name in ("render_many", "RecordResult"):
-        from . import batch
+        from priorauth import batch
 
         return getattr(batch, name)
     raise AttributeError(f"module 'priorauth' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m priorauth`` runs the CLI."""
 
-from .cli import main
+from priorauth.cli import main
 
 main()

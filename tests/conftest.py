@@ -50,7 +50,7 @@ def sample_data() -> Callable[[str], dict[str, Any]]:
 def rendered_samples() -> dict[str, bytes]:
     """Every valid sample rendered once with the bundled template."""
     from priorauth import load_case
-    from priorauth.render import Renderer
+    from priorauth.letter.render import Renderer
 
     renderer = Renderer()
     return {p.stem: renderer.pdf(load_case(p)) for p in VALID_SAMPLES}

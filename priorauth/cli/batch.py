@@ -1,0 +1,181 @@
+"""``priorauth batch``: the command-line shell over :func:`priorauth.batch.render_many`.
+
+Registered on the main group by :mod:`priorauth.cli`. Prints only to stderr: a progress bar on a
+terminal, the failed records (field paths and messages, never values), one summary line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import click
+
+from priorauth.errors import PriorAuthError
+
+if TYPE_CHECKING:
+    from priorauth.batch import RecordResult
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+MAX_LISTED = 20
+"""Failed records listed on stderr; the report lists them all."""
+
+
+class ProgressBar:
+    """``[#####.....]  120/200  60%  9.6/s  ETA 0:08`` redrawn in place on a terminal."""
+
+    def __init__(self, total: int | None, stream: IO[str], enabled: bool) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = enabled
+        self.done = 0
+        self.started = time.perf_counter()
+        self._drawn = 0.0
+        self._width = 0
+
+    def advance(self) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        if now - self._drawn >= 0.1 or self.done == self.total:
+            self._drawn = now
+            self.draw()
+
+    def text(self) -> str:
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        rate = self.done / elapsed
+        if not self.total:
+            return f"{self.done} done  {rate:.1f}/s"
+        share = min(self.done / self.total, 1.0)
+        filled = int(share * 24)
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        return (f"[{'#' * filled}{'.' * (24 - filled)}] {self.done}/{self.total} "
+                f"{share:4.0%}  {rate:.1f}/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+
+    def draw(self) -> None:
+        if not self.enabled:
+            return
+        text = self.text()
+        self.stream.write("\r" + text.ljust(self._width))
+        self.stream.flush()
+        self._width = len(text)
+
+    def clear(self) -> None:
+        if self.enabled and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
+
+
+def _describe(result: RecordResult) -> list[str]:
+    head = f"{result.source}" + (f" ({result.id})" if result.id else "") + f": {result.status}"
+    if result.status == "invalid":
+        count = len(result.problems)
+        lines = [f"{head}, {count} problem{'s' if count != 1 else ''}:"]
+        lines += [f"  {p.path or '(case)'}: {p.message}"
+                  + (f" (line {p.line})" if p.line is not None else "") for p in result.problems]
+        return lines
+    if result.status == "criteria-not-met":
+        return [f"{head}: " + ", ".join(f"{u.id} ({u.verdict})" for u in result.unmet)]
+    return [f"{head}: {result.error}"]
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, allow_dash=True))
+@click.option("-o", "--output", "outdir", required=True,
+              type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the PDFs (created, mode 0700).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes. Default: all cores.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write a JSON report of every record (no patient data beyond case ids).")
+@click.option("--resume", is_flag=True,
+              help="Skip records whose PDF from an earlier run matches the input.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-record lines.")
+@click.option("--template", default=None, help="Template name. Default: by letter.kind.")
+@click.option("--templates-dir", "templates_dirs", multiple=True,
+              type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Folder of template overrides (repeatable).")
+@click.option("--policy", "policy_id", metavar="ID",
+              help="Payer policy for every case (default: by diagnosis).")
+@click.option("--strict", is_flag=True,
+              help="Do not render records that do not meet the policy (still criteria-not-met).")
+def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path: Path | None,
+          resume: bool, quiet: bool, template: str | None, templates_dirs: tuple[Path, ...],
+          policy_id: str | None, strict: bool) -> None:
+    """Render many cases into OUTPUT on all cores.
+
+    INPUTS: case files, folders of them, NDJSON files (one case per line) and '-' (NDJSON on
+    stdin). PDFs are named after the case id (else the file name or NDJSON line number).
+    Records that do not meet the payer policy are rendered but reported as criteria-not-met.
+
+    Exit 0 when every record was rendered, 1 when some were invalid, did not meet the
+    criteria or failed, 2 on a usage error.
+    """
+    from priorauth.batch import BatchSummary, ReportWriter, count_records, render_many
+    from priorauth.letter.templates import env_templates_dirs
+
+    if sum(str(p) == "-" for p in inputs) > 1:
+        raise click.UsageError("'-' (stdin) can be given only once")
+    try:
+        dirs = [*templates_dirs, *env_templates_dirs()]
+    except PriorAuthError as exc:
+        click.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(EXIT_USAGE)
+    try:
+        report = ReportWriter(report_path) if report_path is not None else None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write there ({exc.strerror or exc})",
+                                 param_hint="--report") from None
+    bar = ProgressBar(count_records(inputs), sys.stderr,
+                      enabled=not quiet and sys.stderr.isatty())
+    summary = BatchSummary()
+    listed = 0
+    try:
+        for result in render_many(inputs, outdir, jobs=jobs, resume=resume, template=template,
+                                  templates_dirs=dirs, policy=policy_id, strict=strict):
+            summary.add(result)
+            if report is not None:
+                report.add(result)
+            if not result.ok and not quiet:
+                listed += 1
+                if listed <= MAX_LISTED:
+                    bar.clear()
+                    for line in _describe(result):
+                        click.secho(line, err=True, fg="red" if result.status != "criteria-not-met"
+                                    else "yellow")
+            bar.advance()
+    except PriorAuthError as exc:  # the batch could not start: folder in use, bad template...
+        bar.clear()
+        if report is not None:
+            report.abort()
+        click.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        bar.clear()
+        if report is not None:
+            report.abort()
+        click.secho(f"interrupted after {summary.total} records; run again with --resume to "
+                    "finish", err=True, fg="red")
+        sys.exit(130)
+    except BaseException:
+        bar.clear()
+        if report is not None:
+            report.abort()
+        raise
+    bar.clear()
+    if listed > MAX_LISTED:
+        click.secho(f"... and {listed - MAX_LISTED} more records that were not rendered"
+                    + (f"; see {report_path}" if report_path else ""), err=True, fg="red")
+    if report is not None:
+        report.close(summary, outdir=str(outdir), jobs=jobs or os.cpu_count(), resume=resume)
+    click.secho(f"batch: {summary.line()} -> {outdir}"
+                + (f"; report: {report_path}" if report_path else ""), err=True,
+                fg="green" if summary.ok else "yellow")
+    sys.exit(EXIT_OK if summary.ok else EXIT_FAILED)

@@ -1,0 +1,148 @@
+"""What a letter template sees: the case plus facts derived from it (never added to it).
+
+Everything here is computed from the validated case, so a template cannot print anything the
+record does not support. ``docs/template-variables.md`` documents these names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from priorauth.case.model import Case, PriorTherapy, Role
+from priorauth.errors import PolicyError
+from priorauth.letter.filters import weeks_between
+from priorauth.policy.checks import CheckReport, check_case
+from priorauth.policy.spec import Policy
+from priorauth.reference import catalogue, icd, load_yaml
+from priorauth.reference.evidence import cite
+
+ROLE_ORDER = [Role.preventive, Role.maintenance, Role.acute, Role.procedure, Role.rehabilitation]
+UNKNOWN_CLASS = "Class not recorded"
+
+
+@dataclass(frozen=True)
+class TherapyRow:
+    therapy: PriorTherapy
+    weeks: float | None
+    """Duration of the trial in weeks; for an ongoing therapy, up to the letter date."""
+    ongoing: bool
+
+
+@dataclass(frozen=True)
+class ClassGroup:
+    label: str
+    rows: list[TherapyRow]
+
+
+@dataclass(frozen=True)
+class RoleGroup:
+    role: Role
+    classes: list[ClassGroup]
+
+    @property
+    def count(self) -> int:
+        return sum(len(group.rows) for group in self.classes)
+
+
+@dataclass(frozen=True)
+class CodeLine:
+    system: str
+    code: str
+    description: str
+
+
+@dataclass
+class LetterContext:
+    """Derived facts; extended by the criteria checks (``criteria``, ``evidence``, ``severity``)."""
+
+    therapy_groups: list[RoleGroup]
+    failed_therapies: list[PriorTherapy]
+    failed_preventive_classes: list[str]
+    request_codes: list[CodeLine]
+    diagnosis_descriptions: dict[str, str]
+    criteria: list[Any] = field(default_factory=list)
+    evidence: list[Any] = field(default_factory=list)
+    severity: str | None = None
+    severity_statement: str | None = None
+    check: CheckReport | None = None
+    """The full checklist behind ``criteria`` (None when no policy applies to the diagnosis)."""
+
+
+def therapy_class(therapy: PriorTherapy) -> str:
+    """The class as recorded, or inferred from the therapy catalogue when the case omits it."""
+    return catalogue.class_label(therapy) or UNKNOWN_CLASS
+
+
+def group_therapies(case: Case) -> list[RoleGroup]:
+    """Therapies by role (preventive first), then class (earliest trial first), then start date."""
+    groups: list[RoleGroup] = []
+    for role in ROLE_ORDER:
+        therapies = [t for t in case.prior_therapies if t.role is role]
+        if not therapies:
+            continue
+        by_class: dict[str, list[TherapyRow]] = {}
+        for therapy in sorted(therapies, key=_start_key):
+            end = therapy.end or (case.letter.date if therapy.start else None)
+            row = TherapyRow(therapy, weeks_between(therapy.start, end),
+                             ongoing=therapy.start is not None and therapy.end is None)
+            by_class.setdefault(therapy_class(therapy), []).append(row)
+        groups.append(RoleGroup(role, [ClassGroup(name, rows) for name, rows in by_class.items()]))
+    return groups
+
+
+def _start_key(therapy: PriorTherapy) -> dt.date:
+    return therapy.start or dt.date.min
+
+
+def request_codes(case: Case) -> list[CodeLine]:
+    """Requested codes with our own short descriptions (CPT descriptors are copyrighted)."""
+    table = load_yaml("codes.yaml")
+    lines = [CodeLine("CPT", code, table["cpt"].get(code, "")) for code in case.requested.codes.cpt]
+    lines += [CodeLine("HCPCS", code, table["hcpcs"].get(code, ""))
+              for code in case.requested.codes.hcpcs]
+    return lines
+
+
+def build_context(case: Case, policy: Policy | str | None = None) -> LetterContext:
+    """Derived facts for the letter. ``policy`` (a Policy or an id) decides the criteria; by
+    default the bundled policy for the diagnosis, or none when no policy applies."""
+    failed = [t for t in case.prior_therapies if t.is_failure]
+    preventive_classes = sorted({label for t in failed if t.role is Role.preventive
+                                 if (label := catalogue.class_label(t))})
+    report: CheckReport | None
+    try:
+        report = check_case(case, policy)
+    except PolicyError:
+        if policy is not None:
+            raise
+        report = None  # no bundled policy applies to this diagnosis: no criteria section
+    evidence_ids = list(case.evidence) or list(report.policy.evidence if report else [])
+    return LetterContext(
+        therapy_groups=group_therapies(case),
+        failed_therapies=failed,
+        failed_preventive_classes=preventive_classes,
+        request_codes=request_codes(case),
+        diagnosis_descriptions={d.code: icd.official_description(d.code) or d.description or ""
+                                for d in case.diagnoses},
+        criteria=report.met if report else [],
+        evidence=cite(evidence_ids),
+        severity=report.severity if report else None,
+        severity_statement=report.severity_statement if report else None,
+        check=report,
+    )
+
+
+def template_variables(case: Case, context: LetterContext) -> dict[str, Any]:
+    """The names a template can use; see docs/template-variables.md."""
+    return {
+        "case": case,
+        "letter": case.letter,
+        "patient": case.patient,
+        "payer": case.payer,
+        "provider": case.provider,
+        "facility": case.facility,
+        "primary_diagnosis": case.primary_diagnosis,
+        "ctx": context,
+    }

@@ -1,0 +1,323 @@
+"""Case → HTML (Jinja2, sandboxed) → PDF (WeasyPrint), safely.
+
+Safety rules, each tested:
+- Jinja runs sandboxed with autoescape and StrictUndefined, so patient text is always text and a
+  template typo is an error rather than a blank.
+- WeasyPrint may load only files inside the template folders' ``assets/`` (and small ``data:``
+  URIs). Everything else (other paths, http(s), ``file://`` tricks, attachments) stops the
+  render with a :class:`RenderError`.
+- WeasyPrint is imported on first render, so loading and validating stay fast.
+
+A :class:`Renderer` is meant to be reused: it keeps the Jinja environment, the font configuration
+and the fetched assets for every letter it renders (batch workers render thousands).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+
+from priorauth.case.model import Case
+from priorauth.errors import RenderError, TemplateError
+from priorauth.letter.context import build_context, template_variables
+from priorauth.letter.pdf import PdfOptions, merge, write_pdf
+from priorauth.letter.templates import (
+    FAX_COVER,
+    KIND_TEMPLATES,
+    TEMPLATE_SUFFIX,
+    bundled_templates_dir,
+    check_template_name,
+    load_config,
+    load_template,
+    make_environment,
+    search_path,
+    template_location,
+)
+
+__all__ = [
+    "TEMPLATE_SUFFIX", "FaxInfo", "RefusedURL", "Renderer", "bundled_templates_dir",
+    "load_template", "make_environment", "render_html", "render_pdf",
+]
+
+MAX_DATA_URI = 256 * 1024
+AUDIT_TRAIL = 256
+DEFAULT_PDF = PdfOptions()
+
+
+class RefusedURL(Exception):
+    """A URL the letter asked WeasyPrint to load that is outside the template's assets."""
+
+
+def _fetcher_class() -> type:
+    """Build the fetcher class lazily: subclassing needs WeasyPrint imported."""
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class FatalRefusal(FatalURLFetchingError):  # type: ignore[misc]
+        pass
+
+    class AssetFetcher(URLFetcher):  # type: ignore[misc]
+        """Serves files from the allowed asset folders only; remembers every URL it was asked."""
+
+        def __init__(self, roots: Sequence[Path]) -> None:
+            super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
+            self.roots = [root.resolve() for root in roots]
+            # The most recent URLs asked for / refused (an audit trail for tests and debugging),
+            # bounded so a batch worker rendering thousands of letters does not grow it forever.
+            self.requested: deque[str] = deque(maxlen=AUDIT_TRAIL)
+            self.refused: deque[str] = deque(maxlen=AUDIT_TRAIL)
+            self._cache: dict[str, bytes] = {}
+            self._lock = threading.Lock()
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            self.requested.append(url)
+            scheme = urlsplit(url).scheme.lower()
+            if scheme == "data" and len(url) <= MAX_DATA_URI:
+                return super().fetch(url, headers)
+            path = self._allowed_path(url) if scheme == "file" else None
+            if path is None:
+                self.refused.append(url)
+                raise FatalRefusal(f"refused to load {url[:120]!r}: a letter may only use files "
+                                   "from its template's assets/ folder")
+            with self._lock:
+                body = self._cache.get(str(path))
+                if body is None:
+                    body = path.read_bytes()
+                    self._cache[str(path)] = body
+            return URLFetcherResponse(url=path.as_uri(), body=body,
+                                      headers={"Content-Type": _mime_type(path)})
+
+        def _allowed_path(self, url: str) -> Path | None:
+            """Resolve ``url`` inside the asset folders, overlay-style: a file under any
+            folder's ``assets/`` is looked up first in the highest-priority folder that has it,
+            so an override folder can replace one stylesheet and inherit the rest."""
+            parts = urlsplit(url)
+            if parts.netloc not in ("", "localhost") or parts.query:
+                return None
+            try:
+                wanted = Path(unquote(parts.path)).resolve()
+            except (OSError, RuntimeError, ValueError):
+                return None
+            relative = next((wanted.relative_to(root) for root in self.roots
+                             if wanted.is_relative_to(root)), None)
+            if relative is None:
+                return None
+            for root in self.roots:
+                candidate = (root / relative).resolve()
+                if candidate.is_relative_to(root) and candidate.is_file():
+                    return candidate
+            return None
+
+    return AssetFetcher
+
+
+def _mime_type(path: Path) -> str:
+    return {
+        ".css": "text/css", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+        ".svg": "image/svg+xml", ".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff",
+        ".woff2": "font/woff2",
+    }.get(path.suffix.lower(), "application/octet-stream")
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _collect_weasyprint_warnings() -> Iterator[_WarningCollector]:
+    logger = logging.getLogger("weasyprint")
+    collector = _WarningCollector()
+    logger.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        logger.removeHandler(collector)
+
+
+@dataclass(frozen=True)
+class FaxInfo:
+    """What the fax cover sheet knows about the packet it fronts (``fax`` in the template)."""
+
+    total_pages: int
+    """Pages in the whole transmission, this cover included."""
+    cover_pages: int
+    """Pages of the cover sheet itself (normally 1)."""
+    document_pages: int
+    """Pages of the letter behind the cover."""
+    document: str
+    """Template role of the letter behind the cover: letter, appeal or peer-to-peer."""
+
+
+class Renderer:
+    """Renders cases; reuse it for many letters.
+
+    ``template=None`` (the default) picks the template per case: ``letter.kind`` (initial →
+    letter, appeal → appeal, peer_to_peer → peer-to-peer), remapped by a payer rule in a
+    ``priorauth-templates.yaml`` of the search path. A name forces that template.
+    """
+
+    def __init__(self, template: str | None = None, templates_dirs: Sequence[Path] = ()) -> None:
+        self.template_name = check_template_name(template) if template else None
+        self.search_path = search_path(templates_dirs)
+        self.asset_roots = [d / "assets" for d in self.search_path]
+        self.env = make_environment(self.search_path)
+        self.config = load_config(self.search_path)
+        self._templates: dict[str, jinja2.Template] = {}
+        self._fetcher: Any = None
+        self._font_config: Any = None
+
+    # --- templates ------------------------------------------------------------------------
+
+    def template_name_for(self, case: Case, role: str | None = None) -> str:
+        """The template this renderer uses for ``case`` (``role`` e.g. ``fax-cover``)."""
+        if role is None:
+            if self.template_name:
+                return self.template_name
+            role = KIND_TEMPLATES[case.letter.kind]
+        return self.config.template_for(case, role)
+
+    def get_template(self, name: str) -> jinja2.Template:
+        if name not in self._templates:
+            self._templates[name] = load_template(self.env, name)
+        return self._templates[name]
+
+    # --- HTML -----------------------------------------------------------------------------
+
+    def html(self, case: Case, context: Any = None, *, template: str | None = None,
+             extra: dict[str, Any] | None = None) -> str:
+        """The letter as HTML (asset URLs are relative to the first template folder)."""
+        name = template or self.template_name_for(case)
+        compiled = self.get_template(name)
+        context = context or build_context(case)
+        variables = {**template_variables(case, context), **(extra or {})}
+        try:
+            return compiled.render(variables)
+        except jinja2.exceptions.SecurityError as exc:
+            raise TemplateError(f"{self._where(name, exc)}: tried something templates may not "
+                                f"do: {exc}") from None
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"{self._where(name, exc)}: uses an undefined value: "
+                                f"{exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"{self._where(name, exc)}: {exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{self._where(name, exc)}: {exc}") from None
+
+    @staticmethod
+    def _where(name: str, exc: BaseException) -> str:
+        return template_location(exc) or f"template '{name}'"
+
+    # --- PDF ------------------------------------------------------------------------------
+
+    def document(self, case: Case, context: Any = None, *, template: str | None = None,
+                 extra: dict[str, Any] | None = None,
+                 options: PdfOptions = DEFAULT_PDF) -> Any:
+        """The letter laid out (a WeasyPrint ``Document``): pages can be counted and merged."""
+        name = template or self.template_name_for(case)
+        html = self.html(case, context, template=name, extra=extra)
+        return self._layout(html, self._base_url(name), options)
+
+    def pdf(self, case: Case, context: Any = None, *, pdf_a: bool = True, tagged: bool = False,
+            fax_cover: bool = False) -> bytes:
+        """The letter as PDF bytes: PDF/A-3b with ``case.json`` embedded unless ``pdf_a=False``;
+        with ``fax_cover`` a cover sheet (carrying the packet's real page count) goes first."""
+        options = PdfOptions(pdf_a=pdf_a, tagged=tagged)
+        context = context or build_context(case)
+        role = self.template_name or KIND_TEMPLATES[case.letter.kind]
+        letter = self.document(case, context, options=options)
+        if fax_cover:
+            letter = self._with_fax_cover(case, context, letter, role, options)
+        with _collect_weasyprint_warnings() as warnings:
+            pdf = write_pdf(letter, case, options)
+        self._raise_for(warnings)
+        return pdf
+
+    def fax_cover_document(self, case: Case, context: Any, document_pages: int,
+                           document: str = "letter",
+                           options: PdfOptions = DEFAULT_PDF) -> Any:
+        """The cover sheet for a letter of ``document_pages`` pages.
+
+        Laid out until the page count it prints includes its own pages (one pass normally).
+        """
+        name = self.template_name_for(case, FAX_COVER)
+        cover_pages = 1
+        for _ in range(3):
+            fax = FaxInfo(cover_pages + document_pages, cover_pages, document_pages, document)
+            cover = self.document(case, context, template=name, extra={"fax": fax},
+                                  options=options)
+            if len(cover.pages) == cover_pages:
+                return cover
+            cover_pages = len(cover.pages)
+        raise RenderError(f"the fax cover '{name}' does not settle on a page count")
+
+    def _with_fax_cover(self, case: Case, context: Any, letter: Any, role: str,
+                        options: PdfOptions) -> Any:
+        cover = self.fax_cover_document(case, context, len(letter.pages), role, options)
+        return merge(cover, letter, metadata_from=letter)
+
+    def _layout(self, html: str, base_url: str, options: PdfOptions) -> Any:
+        from weasyprint import HTML
+        from weasyprint.text.fonts import FontConfiguration
+        from weasyprint.urls import FatalURLFetchingError
+
+        if self._fetcher is None:
+            self._fetcher = _fetcher_class()(self.asset_roots)
+            self._font_config = FontConfiguration()
+        with _collect_weasyprint_warnings() as warnings:
+            try:
+                document = HTML(string=html, base_url=base_url, url_fetcher=self._fetcher).render(
+                    font_config=self._font_config, **options.render_options())
+            except FatalURLFetchingError as exc:
+                raise RenderError(str(exc)) from None
+        self._raise_for(warnings)
+        return document
+
+    @staticmethod
+    def _raise_for(warnings: _WarningCollector) -> None:
+        failed = [m for m in warnings.messages if "load" in m.lower() or "fetch" in m.lower()]
+        if failed:
+            raise RenderError("the letter refers to something that could not be loaded: "
+                              + "; ".join(failed[:3]))
+
+    @property
+    def fetcher(self) -> Any:
+        """The URL fetcher (tests inspect ``requested`` and ``refused``)."""
+        return self._fetcher
+
+    def _base_url(self, name: str) -> str:
+        """Base for relative asset URLs: the first template folder that holds the template."""
+        filename = self.get_template(name).filename
+        folder = Path(filename).parent if filename else self.search_path[-1]
+        return folder.as_uri() + "/"
+
+
+_default: dict[str | None, Renderer] = {}
+
+
+def _renderer(template: str | None) -> Renderer:
+    if template not in _default:
+        _default[template] = Renderer(template)
+    return _default[template]
+
+
+def render_html(case: Case, template: str | None = None) -> str:
+    """The letter for ``case`` as HTML, using a bundled template (default: per letter kind)."""
+    return _renderer(template).html(case)
+
+
+def render_pdf(case: Case, template: str | None = None) -> bytes:
+    """The letter for ``case`` as PDF bytes (PDF/A-3b, case embedded), using a bundled template."""
+    return _renderer(template).pdf(case)

@@ -1,0 +1,337 @@
+"""Where templates come from, what they may do, and which one a case gets.
+
+- **Search path.** ``--templates-dir`` folders, then ``PRIORAUTH_TEMPLATES`` folders
+  (``os.pathsep``-separated), then the bundled templates. The first folder that has a file wins,
+  for templates and for ``assets/`` alike. ``priorauth/NAME`` always means the bundled file, so a
+  house ``base.html.j2`` can extend ``priorauth/base.html.j2`` and change one block.
+- **Sandbox.** Templates run in :class:`LetterSandbox`: Jinja's immutable sandbox, autoescape,
+  StrictUndefined, only the filters in :data:`ALLOWED_BUILTIN_FILTERS` plus priorauth's own,
+  attributes of case objects limited to their documented fields and properties, template names
+  limited to plain ``*.j2`` file names inside the template folders.
+- **Selection.** ``letter.kind`` picks the default template (:data:`KIND_TEMPLATES`); a
+  ``priorauth-templates.yaml`` in a template folder may send a payer (by ``payer.name`` or
+  ``payer.policy_id``) to its own templates. See docs/templates.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel
+
+from priorauth.case.model import Case, LetterKind
+from priorauth.errors import TemplateError
+from priorauth.letter.filters import FILTERS
+
+ENV_VAR = "PRIORAUTH_TEMPLATES"
+CONFIG_NAME = "priorauth-templates.yaml"
+TEMPLATE_SUFFIX = ".html.j2"
+BUNDLED_PREFIX = "priorauth/"
+
+KIND_TEMPLATES: dict[LetterKind, str] = {
+    LetterKind.initial: "letter",
+    LetterKind.appeal: "appeal",
+    LetterKind.peer_to_peer: "peer-to-peer",
+}
+"""The template each ``letter.kind`` gets unless ``--template`` or a payer rule says otherwise."""
+
+FAX_COVER = "fax-cover"
+ROLES = (*KIND_TEMPLATES.values(), FAX_COVER)
+"""Template roles a payer rule may remap (``letter: acme-letter``)."""
+
+ALLOWED_BUILTIN_FILTERS = (
+    "abs", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first",
+    "float", "format", "groupby", "int", "items", "join", "last", "length", "list", "lower", "map",
+    "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "select", "selectattr",
+    "slice", "sort", "string", "sum", "title", "trim", "truncate", "unique", "upper", "wordcount",
+)
+"""Jinja built-ins templates may use. Left out on purpose: ``safe`` and ``forceescape`` (would
+let record text become markup), ``random`` (output must be reproducible), ``pprint``, ``attr``,
+``tojson``, ``urlize``, ``urlencode``, ``xmlattr``, ``filesizeformat`` and the layout filters
+(``center``, ``indent``, ``wordwrap``, ``striptags``) that a letter does not need."""
+
+ALLOWED_GLOBALS = ("range", "dict", "namespace", "cycler", "joiner")
+"""``lipsum`` is left out: a letter must not contain text that is not from the record."""
+
+MAX_SEQUENCE = 100_000
+MAX_EXPONENT = 100
+
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*"
+TEMPLATE_FILE_NAME = re.compile(rf"(?:{_SEGMENT}/)*{_SEGMENT}\.j2")
+TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def bundled_templates_dir() -> Path:
+    """The templates shipped with the package (a real folder: the package is installed unzipped)."""
+    resource = files("priorauth.templates")
+    with as_file(resource) as path:
+        return Path(path)
+
+
+def env_templates_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Folders named in ``PRIORAUTH_TEMPLATES`` (``os.pathsep``-separated); each must exist."""
+    value = (os.environ if environ is None else environ).get(ENV_VAR, "")
+    dirs = [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
+    for folder in dirs:
+        if not folder.is_dir():
+            raise TemplateError(f"{ENV_VAR} names {str(folder)!r}, which is not a folder")
+    return dirs
+
+
+def search_path(templates_dirs: Sequence[Path] = ()) -> list[Path]:
+    """Override folders first, bundled templates last (resolved, duplicates dropped)."""
+    path: list[Path] = []
+    for folder in [*templates_dirs, bundled_templates_dir()]:
+        resolved = Path(folder).resolve()
+        if resolved not in path:
+            path.append(resolved)
+    return path
+
+
+def check_template_name(name: str) -> str:
+    """A template *name* from a user (``--template``, config): letters, digits, '-' and '_'."""
+    if not TEMPLATE_NAME.fullmatch(name or ""):
+        raise TemplateError(f"template name {name!r} may only use letters, digits, '-' and '_'")
+    return name
+
+
+# --- loader ---------------------------------------------------------------------------------
+
+
+class TemplateLoader(jinja2.BaseLoader):
+    """Loads ``*.j2`` files from the search path, and nothing else.
+
+    Refused: absolute names, ``..``, backslashes, names not ending in ``.j2``, anything under
+    ``assets/``, and files whose real path (after symlinks) leaves their template folder.
+    """
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        self.folders = [Path(f) for f in folders]
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        folders, name = self.folders, template
+        if name.startswith(BUNDLED_PREFIX):
+            folders, name = self.folders[-1:], name[len(BUNDLED_PREFIX):]
+        if not TEMPLATE_FILE_NAME.fullmatch(name) or name.startswith("assets/"):
+            raise jinja2.TemplateNotFound(
+                template,
+                f"{template!r} is not a name templates may load: use a plain file name ending "
+                "in .j2 from the template folders (no leading '/', no '..', nothing in assets/)",
+            )
+        for folder in folders:
+            path = folder / name
+            if not path.is_file():
+                continue
+            real = path.resolve()
+            if not real.is_relative_to(folder.resolve()):
+                raise jinja2.TemplateNotFound(
+                    template, f"{template!r} is a link to a file outside its template folder")
+            source = real.read_text("utf-8")
+            mtime = real.stat().st_mtime
+
+            def uptodate(real: Path = real, mtime: float = mtime) -> bool:
+                try:
+                    return real.stat().st_mtime == mtime
+                except OSError:
+                    return False
+
+            return source, str(path), uptodate
+        raise jinja2.TemplateNotFound(
+            template, f"no template {template!r} in {', '.join(str(f) for f in folders)}")
+
+    def list_templates(self) -> list[str]:
+        names: set[str] = set()
+        for folder in self.folders:
+            for path in folder.rglob("*.j2"):
+                name = path.relative_to(folder).as_posix()
+                if TEMPLATE_FILE_NAME.fullmatch(name) and not name.startswith("assets/"):
+                    names.add(name)
+        return sorted(names)
+
+
+# --- sandbox --------------------------------------------------------------------------------
+
+
+def _is_property(cls: type, attr: str) -> bool:
+    return isinstance(inspect.getattr_static(cls, attr, None), property)
+
+
+class LetterSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, narrowed for letters.
+
+    Case objects (pydantic models and the context dataclasses) expose only their fields and
+    properties, so ``case.model_dump_json()`` or ``patient.model_copy`` are unavailable; ``*``
+    and ``**`` are capped so a template cannot build a gigantic string.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        cls = type(obj)
+        if isinstance(obj, BaseModel):
+            return attr in cls.model_fields or _is_property(cls, attr)
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return attr in {f.name for f in dataclasses.fields(obj)} or _is_property(cls, attr)
+        return True
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
+                   right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise jinja2.exceptions.SecurityError(f"exponent {right} is too large in a template")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (isinstance(seq, str | list | tuple) and isinstance(times, int)
+                        and len(seq) * times > MAX_SEQUENCE):
+                    raise jinja2.exceptions.SecurityError(
+                        "a template may not build a sequence that long")
+        return super().call_binop(context, operator, left, right)
+
+
+def make_environment(folders: Sequence[Path]) -> LetterSandbox:
+    env = LetterSandbox(
+        loader=TemplateLoader(folders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    builtin_filters = env.filters
+    env.filters = {name: builtin_filters[name] for name in ALLOWED_BUILTIN_FILTERS}
+    env.filters.update(FILTERS)
+    env.globals = {name: env.globals[name] for name in ALLOWED_GLOBALS}
+    return env
+
+
+def template_location(exc: BaseException) -> str | None:
+    """``file.html.j2:LINE`` of the innermost template frame of a render error, if any."""
+    where = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            where = f"{Path(filename).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
+def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
+    """Load ``NAME.html.j2``; the name is user input, so only plain names are accepted."""
+    check_template_name(name)
+    try:
+        return env.get_template(name + TEMPLATE_SUFFIX)
+    except jinja2.TemplateNotFound:
+        raise TemplateError(f"no template named '{name}' (looked for {name}{TEMPLATE_SUFFIX})") \
+            from None
+    except jinja2.TemplateSyntaxError as exc:
+        filename = Path(exc.filename).name if exc.filename else name + TEMPLATE_SUFFIX
+        raise TemplateError(f"{filename}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"template '{name}': {exc.message}") from None
+
+
+# --- payer → template rules -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayerRule:
+    """One entry of ``payers:`` in ``priorauth-templates.yaml``."""
+
+    source: Path
+    templates: dict[str, str]
+    name: str | None = None
+    policy_id: str | None = None
+
+    def matches(self, case: Case) -> bool:
+        if self.name is not None and _fold(self.name) != _fold(case.payer.name):
+            return False
+        if self.policy_id is not None:
+            return _fold(self.policy_id) == _fold(case.payer.policy_id or "")
+        return True
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@dataclass
+class TemplateConfig:
+    """All payer rules of a search path, highest-priority folder first."""
+
+    rules: list[PayerRule] = field(default_factory=list)
+
+    def template_for(self, case: Case, role: str) -> str:
+        """The template name for ``role`` (``letter``, ``appeal``, …) and this case's payer.
+
+        A rule naming a policy wins over one naming only the payer; otherwise the first wins.
+        """
+        matching = [rule for rule in self.rules if role in rule.templates and rule.matches(case)]
+        matching.sort(key=lambda rule: rule.policy_id is None)
+        return matching[0].templates[role] if matching else role
+
+
+def load_config(folders: Sequence[Path]) -> TemplateConfig:
+    """Read ``priorauth-templates.yaml`` from every folder of the search path that has one."""
+    config = TemplateConfig()
+    for folder in folders:
+        path = Path(folder) / CONFIG_NAME
+        if path.is_file():
+            config.rules.extend(parse_config(path.read_text("utf-8"), path))
+    return config
+
+
+def parse_config(text: str, source: Path) -> list[PayerRule]:
+    """Parse one config file; every mistake is a :class:`TemplateError` naming the file."""
+
+    def fail(message: str) -> TemplateError:
+        return TemplateError(f"{source}: {message}")
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise TemplateError(f"{source}{line}: not valid YAML ({problem})") from None
+    if data is None:
+        return []
+    if not isinstance(data, dict) or set(data) - {"payers"}:
+        raise fail("the file holds one key, 'payers:', a list of rules (see docs/templates.md)")
+    entries = data.get("payers") or []
+    if not isinstance(entries, list):
+        raise fail("'payers' must be a list of rules")
+    rules = []
+    for index, entry in enumerate(entries):
+        where = f"payers[{index}]"
+        if not isinstance(entry, dict) or set(entry) - {"name", "policy_id", "templates"}:
+            raise fail(f"{where}: a rule has 'name' and/or 'policy_id', and 'templates'")
+        name, policy_id = entry.get("name"), entry.get("policy_id")
+        if name is None and policy_id is None:
+            raise fail(f"{where}: give the payer's 'name' or a 'policy_id' to match")
+        templates = entry.get("templates")
+        if not isinstance(templates, dict) or not templates:
+            raise fail(f"{where}.templates: map a role ({', '.join(ROLES)}) to a template name")
+        for role, template in templates.items():
+            if role not in ROLES:
+                raise fail(f"{where}.templates: unknown role {role!r} (use {', '.join(ROLES)})")
+            if not isinstance(template, str) or not TEMPLATE_NAME.fullmatch(template):
+                raise fail(f"{where}.templates.{role}: {template!r} is not a template name "
+                           "(letters, digits, '-' and '_', without .html.j2)")
+        rules.append(PayerRule(source, dict(templates), None if name is None else str(name),
+                               None if policy_id is None else str(policy_id)))
+    return rules

@@ -1,0 +1,505 @@
+"""Check a case against a payer policy: each criterion met / not met / unknown, with the record
+facts it rests on (which therapies counted, which did not and why).
+
+``check_case(case)`` picks the bundled policy for the primary diagnosis; ``check_case(case,
+"ketamine-crps")`` or a :class:`~priorauth.policy.spec.Policy` chooses one. Nothing here prints: the CLI formats a :class:`CheckReport`, the letter prints only
+the met criteria.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from priorauth.case.model import Case, Outcome, PriorTherapy, Sex
+from priorauth.errors import PolicyError, Problem
+from priorauth.letter.filters import us_date, weeks_between
+from priorauth.policy.spec import Criterion, Policy, TrialRule, default_policy, get_policy
+from priorauth.reference import catalogue, icd, label
+from priorauth.reference.catalogue import ClassResolution
+
+
+class Verdict(StrEnum):
+    met = "met"
+    not_met = "not met"
+    unknown = "unknown"
+
+
+_RANK = {Verdict.met: 2, Verdict.unknown: 1, Verdict.not_met: 0}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One record fact a verdict rests on. ``counted``: True counted, False did not count, None
+    plain information."""
+
+    text: str
+    counted: bool | None = None
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: str
+    label: str
+    verdict: Verdict
+    summary: str
+    """One line: what in the record meets the criterion, or what is missing."""
+    facts: tuple[Fact, ...] = ()
+
+    @property
+    def met(self) -> bool:
+        return self.verdict is Verdict.met
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    policy: Policy
+    results: tuple[CriterionResult, ...]
+    severity: str | None
+    severity_statement: str | None
+    severity_facts: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = field(default=())
+
+    @property
+    def all_met(self) -> bool:
+        return all(r.met for r in self.results)
+
+    @property
+    def met(self) -> list[CriterionResult]:
+        return [r for r in self.results if r.met]
+
+    @property
+    def unmet(self) -> list[CriterionResult]:
+        """Criteria not met or unknown."""
+        return [r for r in self.results if not r.met]
+
+
+# --- trials ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Trial:
+    """A prior therapy with its class resolved and its duration computed."""
+
+    index: int
+    therapy: PriorTherapy
+    resolution: ClassResolution
+    weeks: float | None
+    ongoing: bool
+
+    @property
+    def drug(self) -> str:
+        entry = self.resolution.entry
+        return entry.name if entry else " ".join(self.therapy.name.casefold().split())
+
+    def describe(self) -> str:
+        therapy = self.therapy
+        parts = [therapy.name]
+        if self.resolution.class_label and self.resolution.how == "catalogue" \
+                and not therapy.class_:
+            parts[0] += f" ({self.resolution.class_label}, from the catalogue)"
+        if therapy.start:
+            end = us_date(therapy.end) if therapy.end else "ongoing"
+            parts.append(f"{us_date(therapy.start)}–{end}")
+        if self.weeks is not None:
+            parts.append(f"{self.weeks:.0f} wk" + (" to date" if self.ongoing else ""))
+        if therapy.cycles:
+            parts.append(f"{therapy.cycles} cycle{'s' if therapy.cycles != 1 else ''}")
+        parts.append(label("outcome", therapy.outcome).lower())
+        return ", ".join(parts)
+
+
+def trials(case: Case) -> list[Trial]:
+    found = []
+    for index, therapy in enumerate(case.prior_therapies):
+        end = therapy.end or (case.letter.date if therapy.start else None)
+        found.append(Trial(index, therapy, catalogue.resolve(therapy),
+                           weeks_between(therapy.start, end),
+                           ongoing=therapy.start is not None and therapy.end is None))
+    return found
+
+
+def assess_trial(trial: Trial, rule: TrialRule) -> tuple[Verdict, str]:
+    """Does this trial count as a failed adequate trial under ``rule``? With the reason."""
+    therapy = trial.therapy
+    if not therapy.is_failure:
+        return Verdict.not_met, (f"does not count: {label('outcome', therapy.outcome).lower()} "
+                                 "(not a treatment failure)")
+    if therapy.outcome in rule.early_stop_counts:
+        if therapy.outcome is Outcome.contraindication:
+            return Verdict.met, "counts: contraindicated"
+        return Verdict.met, "counts: stopped for adverse effects (an early stop for intolerance " \
+                            "counts at any duration)"
+    if rule.min_cycles is not None:
+        if therapy.cycles is None:
+            return Verdict.unknown, (f"unknown: number of cycles not recorded (at least "
+                                     f"{rule.min_cycles} needed)")
+        if therapy.cycles < rule.min_cycles:
+            return Verdict.not_met, (f"does not count: {therapy.cycles} cycle(s), at least "
+                                     f"{rule.min_cycles} needed")
+    if rule.min_weeks is not None:
+        if trial.weeks is None:
+            return Verdict.unknown, "unknown: trial dates not recorded"
+        if trial.weeks < rule.min_weeks:
+            return Verdict.not_met, (f"does not count: {trial.weeks:.0f} wk, at least "
+                                     f"{rule.min_weeks:g} wk needed")
+    return Verdict.met, "counts"
+
+
+# --- criteria --------------------------------------------------------------------------------
+
+def _months_between(start: dt.date, end: dt.date) -> int:
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months - (1 if end.day < start.day else 0)
+
+
+def _diagnosis(case: Case, criterion: Criterion) -> CriterionResult:
+    prefixes: tuple[str, ...] = criterion.spec["prefixes"]
+    shown = ", ".join(f"{p}-" for p in prefixes)
+    matching = [d for d in case.diagnoses if d.code.startswith(prefixes)]
+    if not matching:
+        codes = ", ".join(d.code for d in case.diagnoses)
+        return _result(criterion, Verdict.not_met, f"no diagnosis in {shown} (record: {codes})",
+                       [Fact(f"{d.code}: {icd.official_description(d.code) or ''}", False)
+                        for d in case.diagnoses])
+    diagnosis = matching[0]
+    text = f"{diagnosis.code} ({icd.official_description(diagnosis.code) or 'unknown code'})"
+    months = criterion.spec.get("min_months_since_onset")
+    if months:
+        if diagnosis.onset is None:
+            return _result(criterion, Verdict.unknown,
+                           f"{text}; onset date not recorded (at least {months} months needed)",
+                           [Fact(text, None)])
+        elapsed = _months_between(diagnosis.onset, case.letter.date)
+        if elapsed < months:
+            return _result(criterion, Verdict.not_met,
+                           f"{text}, onset {us_date(diagnosis.onset)}: {elapsed} months, "
+                           f"at least {months} needed", [Fact(text, False)])
+        text += f", onset {us_date(diagnosis.onset)} ({elapsed} months)"
+    return _result(criterion, Verdict.met, text, [Fact(text, True)])
+
+
+def _burden(case: Case, criterion: Criterion) -> CriterionResult:
+    facts: list[Fact] = []
+    verdicts: list[Verdict] = []
+    for comparison in criterion.spec["comparisons"]:
+        value = getattr(case.burden, comparison.field)
+        name = comparison.field.replace("_", " ")
+        if value is None:
+            verdicts.append(Verdict.unknown)
+            facts.append(Fact(f"{name}: not documented (needs {comparison.describe()})", None))
+        elif comparison.holds(value):
+            verdicts.append(Verdict.met)
+            facts.append(Fact(f"{name}: {_show(value)}", True))
+        else:
+            verdicts.append(Verdict.not_met)
+            facts.append(Fact(f"{name}: {_show(value)} (needs {comparison.describe()})", False))
+    verdict = min(verdicts, key=_RANK.__getitem__)
+    return _result(criterion, verdict, "; ".join(f.text for f in facts), facts)
+
+
+def _show(value: float | bool) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}"
+
+
+def _group_key(trial: Trial, count_by: str) -> str | None:
+    if count_by == "ehf":
+        return trial.resolution.ehf_preventive_class
+    return trial.resolution.class_id
+
+
+def _group_label(key: str, count_by: str) -> str:
+    if count_by == "ehf":
+        return catalogue.ehf_classes().get(key, key)
+    found = catalogue.get_class(key)
+    return found.label if found else key
+
+
+def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
+                    all_trials: Sequence[Trial]) -> CriterionResult:
+    spec = criterion.spec
+    role, count_by = spec["role"], spec["count_by"]
+    among: tuple[str, ...] = spec["among"]
+    groups: dict[str, list[tuple[Trial, Verdict, str]]] = {}
+    facts: list[Fact] = []
+    unresolved = 0
+    for trial in all_trials:
+        if role is not None and trial.therapy.role is not role:
+            continue
+        key = _group_key(trial, count_by)
+        if key is None or (among and key not in among):
+            if trial.resolution.class_id is None and trial.therapy.is_failure:
+                unresolved += 1
+                facts.append(Fact(f"{trial.describe()}: class unknown, cannot be counted "
+                                  "(add 'class' or use a catalogue name)", None))
+            else:
+                why = ("not one of the EHF 2020 preventive classes" if count_by == "ehf"
+                       else "not a class this criterion counts")
+                facts.append(Fact(f"{trial.describe()}: does not count: "
+                                  f"{trial.resolution.class_label or 'class'} is {why}", False))
+            continue
+        verdict, reason = assess_trial(trial, policy.rule_for(trial.resolution.class_id))
+        groups.setdefault(key, []).append((trial, verdict, reason))
+    met_groups: dict[str, Trial] = {}
+    unknown_groups: list[str] = []
+    for key, items in groups.items():
+        best = max(items, key=lambda item: _RANK[item[1]])
+        name = _group_label(key, count_by)
+        if best[1] is Verdict.met:
+            met_groups[key] = best[0]
+        elif best[1] is Verdict.unknown:
+            unknown_groups.append(key)
+        first_counted = True
+        for trial, verdict, reason in items:
+            if verdict is Verdict.met and first_counted:
+                facts.append(Fact(f"{name}: {trial.describe()}: {reason}", True))
+                first_counted = False
+            elif verdict is Verdict.met:
+                facts.append(Fact(f"{name}: {trial.describe()}: same class, counted once", None))
+            else:
+                facts.append(Fact(f"{name}: {trial.describe()}: {reason}",
+                                  None if verdict is Verdict.unknown else False))
+    counted = ", ".join(f"{_group_label(k, count_by)} ({t.therapy.name})"
+                        for k, t in met_groups.items())
+    if spec["at_least"] is not None:
+        need: int = spec["at_least"]
+        have = len(met_groups)
+        noun = "class" if have == 1 else "classes"
+        if have >= need:
+            return _result(criterion, Verdict.met, f"{have} {noun}: {counted}", facts)
+        possible = have + len(unknown_groups) + unresolved
+        verdict = Verdict.unknown if possible >= need else Verdict.not_met
+        summary = f"{have} of {need} {'classes' if need != 1 else 'class'} counted"
+        summary += f": {counted}" if counted else ""
+        if unknown_groups or unresolved:
+            summary += f"; {len(unknown_groups) + unresolved} more undetermined"
+        return _result(criterion, verdict, summary, facts)
+    wanted: tuple[str, ...] = spec["all_of"]
+    missing = [k for k in wanted if k not in met_groups]
+    if not missing:
+        return _result(criterion, Verdict.met, f"all {len(wanted)} classes: {counted}", facts)
+    pending = [k for k in missing if k in unknown_groups]
+    names = "; ".join(_group_label(k, count_by) for k in missing)
+    verdict = Verdict.unknown if len(pending) == len(missing) or unresolved else Verdict.not_met
+    return _result(criterion, verdict, f"no counted trial of: {names}", facts)
+
+
+def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
+                  all_trials: Sequence[Trial]) -> CriterionResult:
+    spec = criterion.spec
+    classes: tuple[str, ...] = spec["classes"]
+    class_names = " or ".join(_group_label(c, "class") for c in classes)
+    relevant = [t for t in all_trials if t.resolution.class_id in classes]
+    if not relevant:
+        return _result(criterion, Verdict.not_met, f"no {class_names} trial in the record")
+    facts: list[Fact] = []
+    counted: dict[str, Trial] = {}
+    unknown: set[str] = set()
+    contraindicated = False
+    for trial in relevant:
+        if spec["min_weeks"] is not None or spec["min_cycles"] is not None:
+            rule = TrialRule(spec["min_weeks"], spec["min_cycles"],
+                             policy.adequate_trial.early_stop_counts)
+        elif spec["adequate"]:
+            rule = policy.rule_for(trial.resolution.class_id)
+        else:
+            rule = TrialRule(None, None, policy.adequate_trial.early_stop_counts)
+        verdict, reason = assess_trial(trial, rule)
+        if verdict is Verdict.met and trial.drug in counted:
+            facts.append(Fact(f"{trial.describe()}: same drug, counted once", None))
+            continue
+        if verdict is Verdict.met:
+            counted[trial.drug] = trial
+            contraindicated |= trial.therapy.outcome is Outcome.contraindication
+        elif verdict is Verdict.unknown:
+            unknown.add(trial.drug)
+        facts.append(Fact(f"{trial.describe()}: {reason}",
+                          {Verdict.met: True, Verdict.not_met: False}.get(verdict)))
+    need: int = spec["distinct_drugs"]
+    names = ", ".join(t.describe() for t in counted.values())
+    if len(counted) >= need or (contraindicated and spec["or_contraindicated"]):
+        return _result(criterion, Verdict.met, names, facts)
+    unknown -= set(counted)
+    verdict = Verdict.unknown if len(counted) + len(unknown) >= need else Verdict.not_met
+    if need > 1:
+        summary = f"{len(counted)} of {need} {class_names} drugs counted"
+    else:
+        summary = f"no {class_names} trial that counts"
+    return _result(criterion, verdict, summary, facts)
+
+
+def _screening(case: Case, criterion: Criterion) -> CriterionResult:
+    screening = case.screening
+    facts: list[Fact] = []
+    present, missing = [], []
+    for name in criterion.spec["fields"]:
+        title = label("screening", name)
+        # Pregnancy screening does not apply to a patient recorded as male.
+        if name == "pregnancy" and case.patient.sex is Sex.male:
+            facts.append(Fact(f"{title}: not applicable (patient recorded as male)", None))
+            continue
+        value = getattr(screening, name)
+        if value is None:
+            missing.append(title)
+            facts.append(Fact(f"{title}: not documented", None))
+        elif value:
+            present.append(title)
+            facts.append(Fact(f"{title}: present", False))
+        else:
+            facts.append(Fact(f"{title}: absent", True))
+    when = f" on {us_date(screening.date)}" if screening.date else ""
+    if present:
+        return _result(criterion, Verdict.not_met, "present: " + "; ".join(present), facts)
+    if missing:
+        return _result(criterion, Verdict.unknown, "not documented: " + "; ".join(missing), facts)
+    return _result(criterion, Verdict.met, f"each item screened and absent{when}", facts)
+
+
+def _request_codes(case: Case, criterion: Criterion) -> CriterionResult:
+    codes = case.requested.codes
+    facts: list[Fact] = []
+    missing = []
+    for system, wanted, have in (("HCPCS", criterion.spec["hcpcs"], codes.hcpcs),
+                                 ("CPT", criterion.spec["cpt"], codes.cpt)):
+        for code in wanted:
+            if code in have:
+                facts.append(Fact(f"{system} {code}: requested", True))
+            else:
+                missing.append(f"{system} {code}")
+                facts.append(Fact(f"{system} {code}: not in requested.codes", False))
+    if missing:
+        return _result(criterion, Verdict.not_met, "missing " + ", ".join(missing), facts)
+    if criterion.spec["ndc"]:
+        if codes.ndc is None:
+            facts.append(Fact("NDC present: no (payers require the drug name, dose and 11-digit "
+                              "NDC with J3490; add requested.codes.ndc)", None))
+            return _result(criterion, Verdict.unknown,
+                           "NDC not recorded (requested.codes.ndc)", facts)
+        facts.append(Fact(f"NDC present: {codes.ndc}", True))
+    summary = ", ".join(f.text.split(":")[0] for f in facts if f.counted)
+    return _result(criterion, Verdict.met, summary, facts)
+
+
+def _any_of(case: Case, criterion: Criterion, policy: Policy,
+            all_trials: Sequence[Trial]) -> CriterionResult:
+    results = [evaluate(case, child, policy, all_trials) for child in criterion.children]
+    best = max(results, key=lambda r: _RANK[r.verdict])
+    facts = [Fact(f"option '{r.label}': {r.verdict.value}: {r.summary}",
+                  True if r.met else None) for r in results]
+    return _result(criterion, best.verdict, best.summary, facts)
+
+
+def _result(criterion: Criterion, verdict: Verdict, summary: str,
+            facts: Iterable[Fact] = ()) -> CriterionResult:
+    return CriterionResult(criterion.id, criterion.label, verdict, summary, tuple(facts))
+
+
+def evaluate(case: Case, criterion: Criterion, policy: Policy,
+             all_trials: Sequence[Trial] | None = None) -> CriterionResult:
+    """Verdict on one criterion."""
+    all_trials = trials(case) if all_trials is None else all_trials
+    kind = criterion.kind
+    if kind == "diagnosis_in":
+        return _diagnosis(case, criterion)
+    if kind == "burden":
+        return _burden(case, criterion)
+    if kind == "failed_classes":
+        return _failed_classes(case, criterion, policy, all_trials)
+    if kind == "failed_trial":
+        return _failed_trial(case, criterion, policy, all_trials)
+    if kind == "screening_clear":
+        return _screening(case, criterion)
+    if kind == "request_codes":
+        return _request_codes(case, criterion)
+    if kind == "any_of":
+        return _any_of(case, criterion, policy, all_trials)
+    raise PolicyError(f"policy '{policy.id}': unknown criterion kind '{kind}'")  # pragma: no cover
+
+
+# --- the whole check -------------------------------------------------------------------------
+
+def record_warnings(case: Case) -> list[Problem]:
+    """Things worth a look that do not make the case invalid: a recorded class that disagrees with
+    the therapy catalogue, a diagnosis description that disagrees with the official one."""
+    warnings: list[Problem] = []
+    for index, diagnosis in enumerate(case.diagnoses):
+        official = icd.description_disagrees(diagnosis.code, diagnosis.description)
+        if official is not None:
+            warnings.append(Problem(
+                f"diagnoses[{index}].description",
+                f"'{diagnosis.description}' disagrees with the official description of "
+                f"{diagnosis.code}: '{official}'; the letter prints the official one"))
+    for index, therapy in enumerate(case.prior_therapies):
+        warning = catalogue.resolve(therapy).warning
+        if warning is not None:
+            path = f"prior_therapies[{index}]" + (".class" if therapy.class_ else ".name")
+            warnings.append(Problem(path, warning))
+    return warnings
+
+
+def resolve_policy(case: Case, policy: Policy | str | None = None) -> Policy:
+    if isinstance(policy, Policy):
+        return policy
+    if policy:
+        return get_policy(policy)
+    codes = [case.primary_diagnosis.code] + [d.code for d in case.diagnoses]
+    found = default_policy(codes)
+    if found is None:
+        raise PolicyError(f"no bundled policy applies to {', '.join(dict.fromkeys(codes))}; "
+                          "choose one with --policy")
+    return found
+
+
+def check_case(case: Case, policy: Policy | str | None = None) -> CheckReport:
+    """Evaluate every criterion of ``policy`` (default: chosen by diagnosis) and the severity."""
+    chosen = resolve_policy(case, policy)
+    all_trials = trials(case)
+    results = tuple(evaluate(case, c, chosen, all_trials) for c in chosen.criteria)
+    severity = statement = None
+    severity_facts: list[str] = []
+    for level in chosen.severity:
+        level_results = [evaluate(case, c, chosen, all_trials) for c in level.requires]
+        if all(r.met for r in level_results):
+            severity, statement = level.word, level.statement
+            met = "; ".join(r.summary for r in level_results)
+            severity_facts.append(f"{level.word}: met ({met})")
+            break
+        severity_facts.append(f"{level.word}: not supported ("
+                              + "; ".join(f"{r.verdict.value}: {r.summary}"
+                                          for r in level_results if not r.met) + ")")
+    return CheckReport(chosen, results, severity, statement, tuple(severity_facts),
+                       tuple(record_warnings(case)))
+
+
+# --- text for the checklist (the CLI prints these lines) -------------------------------------
+
+MARKS = {True: "+", False: "-", None: "?"}
+
+
+def report_lines(report: CheckReport, *, details: bool = True) -> list[tuple[str, str | None]]:
+    """The checklist as ``(line, verdict)`` pairs; ``verdict`` is 'met' / 'not met' / 'unknown'
+    for criterion lines (for colouring) and None otherwise."""
+    lines: list[tuple[str, str | None]] = [
+        (f"Policy {report.policy.id}: {report.policy.title}", None)]
+    for result in report.results:
+        lines.append((f"  [{result.verdict.value}] {result.label}", result.verdict.value))
+        lines.append((f"      {result.summary}", None))
+        if details and (not result.met or len(result.facts) > 1):
+            lines += [(f"        {MARKS[fact.counted]} {fact.text}", None)
+                      for fact in result.facts]
+    if report.severity:
+        lines.append((f"Severity: {report.severity}. {report.severity_statement}", None))
+    elif report.policy.severity:
+        lines.append(("Severity: the record supports neither word, so the letter uses none.",
+                      None))
+    if report.policy.severity:
+        lines += [(f"      {fact}", None) for fact in report.severity_facts]
+    for warning in report.warnings:
+        lines.append((f"warning: {warning.path}: {warning.message}", None))
+    counts = {v: sum(r.verdict is v for r in report.results) for v in Verdict}
+    lines.append((f"Result: {counts[Verdict.met]} of {len(report.results)} criteria met, "
+                  f"{counts[Verdict.not_met]} not met, {counts[Verdict.unknown]} unknown", None))
+    return lines
