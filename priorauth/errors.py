@@ -1,14 +1,37 @@
-"""The exceptions priorauth raises for problems a user can fix.
+"""Every exception priorauth raises, and the exit codes the CLI maps them to.
 
-Library code raises these and never prints or exits; the CLI turns them into messages and
-exit codes.
-Anything else that escapes is a bug and keeps its traceback.
+Library code raises these and never prints or exits; one handler in :mod:`priorauth.cli` turns
+them into a message and an :class:`ExitCode`. Three kinds, never confused:
+
+- :class:`PriorAuthError` and its subclasses: the *input* is wrong (case, template, policy file,
+  option). The user can fix it: exit 2.
+- :class:`ReferenceDataError`: the data bundled *with priorauth* is broken (a bad install or a
+  bad edit of ``priorauth/reference``). Never swallowed, never "policy not found": exit 70.
+- anything else: a bug. Exit 70 with a one-line "please report"; the traceback with ``--debug``.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+class ExitCode(enum.IntEnum):
+    """What every ``priorauth`` command exits with (README, "Exit codes")."""
+
+    OK = 0
+    """Done; every criterion met / every record rendered."""
+    NOT_MET = 1
+    """Criteria not met, an import that still needs a human, or some batch records failed."""
+    INVALID = 2
+    """Invalid input or usage: the message names the field or option and the fix."""
+    INTERNAL = 70
+    """A bug or broken bundled data (``EX_SOFTWARE``): please report it."""
+    INTERRUPTED = 130
+    """Ctrl-C (SIGINT)."""
+    TERMINATED = 143
+    """SIGTERM, as sent by schedulers."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +47,7 @@ class Problem:
     line: int | None = None
     column: int | None = None
     source: str | None = None
-    value: str | None = field(default=None, compare=False)
+    value: str | None = field(default=None, compare=False, repr=False)
 
     def location(self) -> str:
         """``file:line: path`` — the prefix a person needs to find the problem."""
@@ -61,13 +84,43 @@ class CaseInvalid(PriorAuthError):
         noun = "problem" if count == 1 else "problems"
         super().__init__(f"{source or 'case'}: {count} {noun}")
 
+    def __str__(self) -> str:
+        """The count, then one line per problem: location and message, never the value."""
+        lines = [str(self.args[0])]
+        lines += [f"  {problem.format()}" for problem in self.problems]
+        return "\n".join(lines)
+
 
 class TemplateError(PriorAuthError):
     """A letter template is missing, malformed, or uses something it may not."""
 
 
 class PolicyError(PriorAuthError):
-    """A payer policy file is missing or malformed."""
+    """A policy the user named (an id or a policy file) is unknown or malformed."""
+
+
+class NoPolicyError(PolicyError):
+    """No bundled policy applies to the case's diagnoses and none was named.
+
+    The letter pipeline treats this as a result (the letter has no criteria section); ``check``
+    and ``render --strict`` refuse with :data:`NO_POLICY_MESSAGE`.
+    """
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or NO_POLICY_MESSAGE)
+
+
+NO_POLICY_MESSAGE = ("no bundled payer policy applies to this case's diagnoses; name one with "
+                     "--policy ID or a policy file (`priorauth check --list-policies` lists them)")
+"""The one wording every command uses when no policy applies (it names no record value)."""
+
+
+class ReferenceDataError(Exception):
+    """Data bundled with priorauth (catalogue, ICD index, evidence, policies) is malformed.
+
+    Deliberately *not* a :class:`PriorAuthError`: it is not the user's input, so no handler may
+    mistake it for a bad case or an unknown policy and carry on without the data.
+    """
 
 
 class RenderError(PriorAuthError):

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from priorauth.case.model import Case, PriorTherapy, Role
-from priorauth.errors import PolicyError
 from priorauth.letter.filters import weeks_between
-from priorauth.policy.checks import CheckReport, check_case
+from priorauth.policy.checks import CheckReport, check_case, choose_policy
 from priorauth.policy.spec import Policy
 from priorauth.reference import catalogue, icd, load_yaml
 from priorauth.reference.evidence import cite
@@ -106,18 +105,18 @@ def request_codes(case: Case) -> list[CodeLine]:
 
 
 def build_context(case: Case, policy: Policy | str | None = None) -> LetterContext:
-    """Derived facts for the letter. ``policy`` (a Policy or an id) decides the criteria; by
-    default the bundled policy for the diagnosis, or none when no policy applies."""
+    """Derived facts for the letter. ``policy`` (a Policy, an id or a file) decides the criteria;
+    by default the bundled policy for the diagnosis, or none when no policy applies."""
+    chosen = choose_policy(case, policy)
+    return context_for(case, check_case(case, chosen) if chosen is not None else None)
+
+
+def context_for(case: Case, report: CheckReport | None) -> LetterContext:
+    """Derived facts for the letter, given the checklist (``None``: no policy applies, so the
+    letter has no criteria section and cites only the case's own evidence)."""
     failed = [t for t in case.prior_therapies if t.is_failure]
     preventive_classes = sorted({label for t in failed if t.role is Role.preventive
                                  if (label := catalogue.class_label(t))})
-    report: CheckReport | None
-    try:
-        report = check_case(case, policy)
-    except PolicyError:
-        if policy is not None:
-            raise
-        report = None  # no bundled policy applies to this diagnosis: no criteria section
     evidence_ids = list(case.evidence) or list(report.policy.evidence if report else [])
     return LetterContext(
         therapy_groups=group_therapies(case),

@@ -16,15 +16,14 @@ WeasyPrint is imported lazily, as in :mod:`priorauth.letter.render`.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 
 from priorauth.case.model import Case
 from priorauth.errors import RenderError
+from priorauth.letter._weasy import dedupe_associated_files, srgb_profile
 
 PDF_VARIANT = "pdf/a-3b"
 CASE_ATTACHMENT = "case.json"
@@ -85,32 +84,13 @@ def write_pdf(document: Any, case: Case | None, options: PdfOptions) -> bytes:
         extra["pdf_variant"] = PDF_VARIANT
         extra["pdf_identifier"] = True
         extra["attachments"] = [case_attachment(case)] if case is not None else []
-        # WeasyPrint 70 opens its sRGB profile for output_intent='srgb' and never closes it (a
-        # ResourceWarning per letter). Hand it the same profile, read and closed here, instead.
-        document.color_profiles["srgb"] = _srgb_profile()
+        document.color_profiles["srgb"] = srgb_profile()  # see _weasy.srgb_profile
         extra["output_intent"] = "preloaded-srgb"
     else:
         extra["attachments"] = []
-    pdf = document.write_pdf(uncompressed_pdf=False, finisher=_dedupe_associated_files, **extra)
+    pdf = document.write_pdf(uncompressed_pdf=False, finisher=dedupe_associated_files, **extra)
     assert isinstance(pdf, bytes)
     return pdf
-
-
-def _dedupe_associated_files(document: Any, pdf: Any) -> None:
-    """WeasyPrint 70 lists each PDF/A-3 attachment twice in the catalog's ``/AF``; keep one."""
-    associated = pdf.catalog.get("AF")
-    if associated:
-        unique = list(dict.fromkeys(associated))
-        associated.clear()
-        associated.extend(unique)
-
-
-def _srgb_profile() -> Any:
-    from weasyprint.css import ColorProfile
-
-    with (files("weasyprint.pdf") / "sRGB2014.icc").open("rb") as handle:
-        data = io.BytesIO(handle.read())
-    return ColorProfile(data, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
 
 
 def merge(first: Any, *rest: Any, metadata_from: Any = None) -> Any:

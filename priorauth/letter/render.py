@@ -15,20 +15,18 @@ and the fetched assets for every letter it renders (batch workers render thousan
 from __future__ import annotations
 
 import logging
-import threading
-from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import jinja2
 
 from priorauth.case.model import Case
 from priorauth.errors import RenderError, TemplateError
 from priorauth.letter.context import build_context, template_variables
+from priorauth.letter.fetcher import RefusedURL, fetcher_class
 from priorauth.letter.pdf import PdfOptions, merge, write_pdf
 from priorauth.letter.templates import (
     FAX_COVER,
@@ -48,83 +46,7 @@ __all__ = [
     "load_template", "make_environment", "render_html", "render_pdf",
 ]
 
-MAX_DATA_URI = 256 * 1024
-AUDIT_TRAIL = 256
 DEFAULT_PDF = PdfOptions()
-
-
-class RefusedURL(Exception):
-    """A URL the letter asked WeasyPrint to load that is outside the template's assets."""
-
-
-def _fetcher_class() -> type:
-    """Build the fetcher class lazily: subclassing needs WeasyPrint imported."""
-    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
-
-    class FatalRefusal(FatalURLFetchingError):  # type: ignore[misc]
-        pass
-
-    class AssetFetcher(URLFetcher):  # type: ignore[misc]
-        """Serves files from the allowed asset folders only; remembers every URL it was asked."""
-
-        def __init__(self, roots: Sequence[Path]) -> None:
-            super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
-            self.roots = [root.resolve() for root in roots]
-            # The most recent URLs asked for / refused (an audit trail for tests and debugging),
-            # bounded so a batch worker rendering thousands of letters does not grow it forever.
-            self.requested: deque[str] = deque(maxlen=AUDIT_TRAIL)
-            self.refused: deque[str] = deque(maxlen=AUDIT_TRAIL)
-            self._cache: dict[str, bytes] = {}
-            self._lock = threading.Lock()
-
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            self.requested.append(url)
-            scheme = urlsplit(url).scheme.lower()
-            if scheme == "data" and len(url) <= MAX_DATA_URI:
-                return super().fetch(url, headers)
-            path = self._allowed_path(url) if scheme == "file" else None
-            if path is None:
-                self.refused.append(url)
-                raise FatalRefusal(f"refused to load {url[:120]!r}: a letter may only use files "
-                                   "from its template's assets/ folder")
-            with self._lock:
-                body = self._cache.get(str(path))
-                if body is None:
-                    body = path.read_bytes()
-                    self._cache[str(path)] = body
-            return URLFetcherResponse(url=path.as_uri(), body=body,
-                                      headers={"Content-Type": _mime_type(path)})
-
-        def _allowed_path(self, url: str) -> Path | None:
-            """Resolve ``url`` inside the asset folders, overlay-style: a file under any
-            folder's ``assets/`` is looked up first in the highest-priority folder that has it,
-            so an override folder can replace one stylesheet and inherit the rest."""
-            parts = urlsplit(url)
-            if parts.netloc not in ("", "localhost") or parts.query:
-                return None
-            try:
-                wanted = Path(unquote(parts.path)).resolve()
-            except (OSError, RuntimeError, ValueError):
-                return None
-            relative = next((wanted.relative_to(root) for root in self.roots
-                             if wanted.is_relative_to(root)), None)
-            if relative is None:
-                return None
-            for root in self.roots:
-                candidate = (root / relative).resolve()
-                if candidate.is_relative_to(root) and candidate.is_file():
-                    return candidate
-            return None
-
-    return AssetFetcher
-
-
-def _mime_type(path: Path) -> str:
-    return {
-        ".css": "text/css", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-        ".svg": "image/svg+xml", ".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff",
-        ".woff2": "font/woff2",
-    }.get(path.suffix.lower(), "application/octet-stream")
 
 
 class _WarningCollector(logging.Handler):
@@ -232,8 +154,15 @@ class Renderer:
 
     def pdf(self, case: Case, context: Any = None, *, pdf_a: bool = True, tagged: bool = False,
             fax_cover: bool = False) -> bytes:
-        """The letter as PDF bytes: PDF/A-3b with ``case.json`` embedded unless ``pdf_a=False``;
-        with ``fax_cover`` a cover sheet (carrying the packet's real page count) goes first."""
+        """The letter as PDF bytes (see :meth:`pdf_and_pages`)."""
+        return self.pdf_and_pages(case, context, pdf_a=pdf_a, tagged=tagged,
+                                  fax_cover=fax_cover)[0]
+
+    def pdf_and_pages(self, case: Case, context: Any = None, *, pdf_a: bool = True,
+                      tagged: bool = False, fax_cover: bool = False) -> tuple[bytes, int]:
+        """The letter as PDF bytes and its page count: PDF/A-3b with ``case.json`` embedded
+        unless ``pdf_a=False``; with ``fax_cover`` a cover sheet (carrying the packet's real
+        page count) goes first."""
         options = PdfOptions(pdf_a=pdf_a, tagged=tagged)
         context = context or build_context(case)
         role = self.template_name or KIND_TEMPLATES[case.letter.kind]
@@ -243,7 +172,7 @@ class Renderer:
         with _collect_weasyprint_warnings() as warnings:
             pdf = write_pdf(letter, case, options)
         self._raise_for(warnings)
-        return pdf
+        return pdf, len(letter.pages)
 
     def fax_cover_document(self, case: Case, context: Any, document_pages: int,
                            document: str = "letter",
@@ -274,7 +203,7 @@ class Renderer:
         from weasyprint.urls import FatalURLFetchingError
 
         if self._fetcher is None:
-            self._fetcher = _fetcher_class()(self.asset_roots)
+            self._fetcher = fetcher_class()(self.asset_roots)
             self._font_config = FontConfiguration()
         with _collect_weasyprint_warnings() as warnings:
             try:

@@ -2,8 +2,9 @@
 facts it rests on (which therapies counted, which did not and why).
 
 ``check_case(case)`` picks the bundled policy for the primary diagnosis; ``check_case(case,
-"ketamine-crps")`` or a :class:`~priorauth.policy.spec.Policy` chooses one. Nothing here prints: the CLI formats a :class:`CheckReport`, the letter prints only
-the met criteria.
+"ketamine-crps")`` or a :class:`~priorauth.policy.spec.Policy` chooses one.
+Nothing here prints: the CLI formats a :class:`CheckReport`, the letter prints only the met
+criteria.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from priorauth.case.model import Case, Outcome, PriorTherapy, Sex
-from priorauth.errors import PolicyError, Problem
+from priorauth.errors import NoPolicyError, PolicyError, Problem
 from priorauth.letter.filters import us_date, weeks_between
 from priorauth.policy.spec import Criterion, Policy, TrialRule, default_policy, get_policy
 from priorauth.reference import catalogue, icd, label
@@ -440,16 +441,22 @@ def record_warnings(case: Case) -> list[Problem]:
     return warnings
 
 
-def resolve_policy(case: Case, policy: Policy | str | None = None) -> Policy:
+def choose_policy(case: Case, policy: Policy | str | None = None) -> Policy | None:
+    """The policy named (a Policy, a bundled id or a policy file), else the bundled policy for
+    the diagnoses, else ``None``: no policy applies (a result, not an error)."""
     if isinstance(policy, Policy):
         return policy
     if policy:
         return get_policy(policy)
     codes = [case.primary_diagnosis.code] + [d.code for d in case.diagnoses]
-    found = default_policy(codes)
+    return default_policy(codes)
+
+
+def resolve_policy(case: Case, policy: Policy | str | None = None) -> Policy:
+    """Like :func:`choose_policy`, but no applicable policy raises :class:`NoPolicyError`."""
+    found = choose_policy(case, policy)
     if found is None:
-        raise PolicyError(f"no bundled policy applies to {', '.join(dict.fromkeys(codes))}; "
-                          "choose one with --policy")
+        raise NoPolicyError()
     return found
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from priorauth.case.model import Burden, Outcome, Role, Screening
-from priorauth.errors import PolicyError
+from priorauth.errors import PolicyError, ReferenceDataError
 from priorauth.reference import catalogue
 from priorauth.reference import evidence as evidence_library
 
@@ -330,9 +330,12 @@ def bundled_policies() -> dict[str, Policy]:
     policies: dict[str, Policy] = {}
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if item.name.endswith((".yaml", ".yml")):
-            policy = parse_policy(item.read_text(encoding="utf-8"), item.name)
+            try:
+                policy = parse_policy(item.read_text(encoding="utf-8"), item.name)
+            except PolicyError as exc:  # our own data, not the user's input: never swallowed
+                raise ReferenceDataError(f"bundled policy {exc}") from None
             if policy.id in policies:
-                raise PolicyError(f"two bundled policies use the id '{policy.id}'")
+                raise ReferenceDataError(f"two bundled policies use the id '{policy.id}'")
             policies[policy.id] = policy
     return policies
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from priorauth.case.model import PriorTherapy, Role
-from priorauth.errors import PolicyError
+from priorauth.errors import ReferenceDataError
 from priorauth.reference import load_yaml
 
 CATALOGUE_FILE = "therapies.yaml"
@@ -114,7 +114,7 @@ def _role(value: Any, where: str) -> Role:
     try:
         return Role(str(value))
     except ValueError:
-        raise PolicyError(f"{CATALOGUE_FILE}: {where}: unknown role {value!r}") from None
+        raise ReferenceDataError(f"{CATALOGUE_FILE}: {where}: unknown role {value!r}") from None
 
 
 def _sources(value: Any) -> tuple[str, ...]:
@@ -126,7 +126,7 @@ def _sources(value: Any) -> tuple[str, ...]:
 
 
 def build_catalogue(data: Mapping[str, Any]) -> Catalogue:
-    """Check and index the parsed catalogue file; raise :class:`PolicyError` when malformed."""
+    """Check and index the parsed catalogue file; :class:`ReferenceDataError` when malformed."""
     ignore = frozenset(_normalize(str(w)) for w in data.get("ignore_words") or [])
     sources = {str(k): " ".join(str(v).split()) for k, v in (data.get("sources") or {}).items()}
     ehf = {str(k): str(v) for k, v in (data.get("ehf_preventive_classes") or {}).items()}
@@ -139,12 +139,13 @@ def build_catalogue(data: Mapping[str, Any]) -> Catalogue:
         roles = frozenset(_role(r, where) for r in spec.get("roles") or [role]) | {role}
         ehf_class = spec.get("ehf_preventive_class")
         if ehf_class is not None and ehf_class not in ehf:
-            raise PolicyError(f"{CATALOGUE_FILE}: {where}: unknown EHF class {ehf_class!r}")
+            raise ReferenceDataError(f"{CATALOGUE_FILE}: {where}: unknown EHF class {ehf_class!r}")
         class_sources = _sources(spec.get("source"))
         missing = [s for s in class_sources if s not in sources]
         if not class_sources or missing:
-            raise PolicyError(f"{CATALOGUE_FILE}: {where}: every class needs a source listed "
-                              f"under 'sources' (missing: {', '.join(missing) or 'source'})")
+            raise ReferenceDataError(f"{CATALOGUE_FILE}: {where}: every class needs a source "
+                                     f"listed under 'sources' (missing: "
+                                     f"{', '.join(missing) or 'source'})")
         therapy_class = TherapyClass(
             id=str(class_id), label=str(spec["label"]), role=role, roles=roles,
             ehf_preventive_class=ehf_class,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from priorauth.errors import PolicyError
+from priorauth.errors import PolicyError, ReferenceDataError
 from priorauth.reference import load_yaml
 
 EVIDENCE_FILE = "evidence.yaml"
@@ -82,10 +82,10 @@ def build_library(data: Mapping[str, Any]) -> dict[str, EvidenceEntry]:
     library: dict[str, EvidenceEntry] = {}
     for key, spec in (data or {}).items():
         if not isinstance(spec, dict):
-            raise PolicyError(f"{EVIDENCE_FILE}: {key}: must be a mapping of fields")
+            raise ReferenceDataError(f"{EVIDENCE_FILE}: {key}: must be a mapping of fields")
         missing = [name for name in REQUIRED if not spec.get(name)]
         if missing:
-            raise PolicyError(f"{EVIDENCE_FILE}: {key}: missing {', '.join(missing)}")
+            raise ReferenceDataError(f"{EVIDENCE_FILE}: {key}: missing {', '.join(missing)}")
         optional = {name: _text(spec[name]) for name in
                     ("volume", "issue", "pages", "article", "doi", "pmid", "pmcid", "size")
                     if spec.get(name) is not None}

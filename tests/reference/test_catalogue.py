@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from priorauth.case.model import PriorTherapy, Role
-from priorauth.errors import PolicyError
+from priorauth.errors import ReferenceDataError
 from priorauth.reference.catalogue import (
     build_catalogue,
     catalogue,
@@ -143,8 +143,8 @@ def test_every_class_has_a_known_source() -> None:
 
 
 def test_malformed_catalogue_is_a_policy_error() -> None:
-    with pytest.raises(PolicyError, match="unknown role"):
+    with pytest.raises(ReferenceDataError, match="unknown role"):
         build_catalogue({"sources": {"x": "y"},
                          "classes": {"c": {"label": "C", "role": "nope", "source": "x"}}})
-    with pytest.raises(PolicyError, match="needs a source"):
+    with pytest.raises(ReferenceDataError, match="needs a source"):
         build_catalogue({"classes": {"c": {"label": "C", "role": "acute", "source": "missing"}}})

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from priorauth.case.parse import case_from_data
-from priorauth.errors import CaseInvalid, PolicyError
+from priorauth.errors import CaseInvalid, PolicyError, ReferenceDataError
 from priorauth.reference import evidence
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "chronic-migraine-with-aura.yaml"
@@ -79,7 +79,7 @@ def test_case_evidence_ids_are_validated() -> None:
 
 
 def test_malformed_library_is_a_policy_error() -> None:
-    with pytest.raises(PolicyError, match="missing"):
+    with pytest.raises(ReferenceDataError, match="missing"):
         evidence.build_library({"x-2000": {"title": "T"}})
     with pytest.raises(PolicyError, match="not in the evidence library"):
         evidence.entries(["nope-1900"])
