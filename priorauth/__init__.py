@@ -1,25 +1,33 @@
 """priorauth: prior-authorization letters for IV ketamine infusion, built only from the record.
 
-Public API (stable)::
+The public API (everything else is private and may change)::
 
-    case = priorauth.load_case("case.yaml")     # raises CaseInvalid with every problem
-    pdf = priorauth.render_pdf(case)            # bytes
-    html = priorauth.render_html(case)
+    import priorauth
 
-Rendering imports WeasyPrint lazily, so validating cases stays fast.
+    case = priorauth.load_case("case.yaml")         # CaseInvalid lists every problem
+    report = priorauth.check_case(case)             # the payer checklist
+    letter = priorauth.render_letter(case)          # .data (PDF bytes), .pages, .unmet
+    for record in priorauth.render_many(["cases/"], "letters/"):
+        print(record.status)
+
+Options are keyword-only. ``import priorauth`` does not import WeasyPrint: rendering loads it on
+first use, so validating and checking stay fast.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from priorauth._api import check_case, import_fhir, load_case, parse_case, render_letter
 from priorauth.case.model import Case
-from priorauth.case.parse import case_from_data, load_case, parse_case
 from priorauth.errors import (
     CaseInvalid,
+    ExitCode,
+    NoPolicyError,
     PolicyError,
     PriorAuthError,
     Problem,
+    ReferenceDataError,
     RenderError,
     TemplateError,
 )
@@ -29,34 +37,36 @@ __version__ = "0.1.0"
 __all__ = [
     "Case",
     "CaseInvalid",
+    "ExitCode",
+    "NoPolicyError",
     "PolicyError",
     "PriorAuthError",
     "Problem",
     "RecordResult",
+    "ReferenceDataError",
     "RenderError",
     "TemplateError",
     "__version__",
-    "case_from_data",
+    "check_case",
+    "import_fhir",
     "load_case",
     "parse_case",
-    "render_html",
+    "render_letter",
     "render_many",
-    "render_pdf",
 ]
 
 if TYPE_CHECKING:
     from priorauth.batch import RecordResult, render_many
-    from priorauth.letter.render import render_html, render_pdf
 
 
 def __getattr__(name: str) -> Any:
-    """Import the renderer (and with it WeasyPrint) only when it is first used."""
-    if name in ("render_html", "render_pdf"):
-        from priorauth.letter import render
-
-        return getattr(render, name)
+    """Import the batch machinery (and with it WeasyPrint) only when it is first used."""
     if name in ("render_many", "RecordResult"):
         from priorauth import batch
 
         return getattr(batch, name)
     raise AttributeError(f"module 'priorauth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

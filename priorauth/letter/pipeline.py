@@ -111,10 +111,19 @@ class LetterPipeline:
 
     def __init__(self, *, template: str | None = None, templates_dirs: Sequence[Path] = (),
                  policy: Policy | str | None = None) -> None:
-        from priorauth.letter.render import Renderer
-
         self.policy = get_policy(policy) if isinstance(policy, str) else policy
-        self.renderer: Renderer = Renderer(template, templates_dirs)
+        self.template = template
+        self.templates_dirs = tuple(templates_dirs)
+        self._renderer: Renderer | None = None
+
+    @property
+    def renderer(self) -> Renderer:
+        """Templates and fonts, loaded on first use (``check`` needs neither)."""
+        if self._renderer is None:
+            from priorauth.letter.render import Renderer
+
+            self._renderer = Renderer(self.template, self.templates_dirs)
+        return self._renderer
 
     def prepare(self, case: Case) -> Prepared:
         """Policy, checklist, context and warnings for ``case`` (no layout, no WeasyPrint)."""

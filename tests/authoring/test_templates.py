@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from priorauth import CaseInvalid, TemplateError, case_from_data, load_case
+from priorauth import CaseInvalid, TemplateError, load_case, parse_case
 from priorauth.authoring import lint, list_templates, variables_markdown, watch, watched_files
 from priorauth.case.model import LetterKind
 from priorauth.cli import main
@@ -126,7 +126,7 @@ def test_appeal_requires_a_denial(sample_data: SampleData) -> None:
     data = sample_data("chronic-migraine-with-aura")
     data["letter"]["kind"] = "appeal"
     with pytest.raises(CaseInvalid) as info:
-        case_from_data(data)
+        parse_case(data)
     [problem] = info.value.problems
     assert problem.path == "letter.denial" and "required for an appeal" in problem.message
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from priorauth import case_from_data, parse_case
+from priorauth import parse_case
 from priorauth.case.fields import MAX_NAME, MAX_TEXT
 from priorauth.case.model import MAX_ATTACHMENTS, MAX_CASE_TEXT, MAX_DIAGNOSES, MAX_THERAPIES
 from priorauth.case.parse import MAX_CASE_BYTES
@@ -31,7 +31,7 @@ def _therapies(count: int, details: str | None = None) -> dict[str, Any]:
 
 def _messages(data: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(CaseInvalid) as info:
-        case_from_data(data)
+        parse_case(data)
     return {p.path: p.message for p in info.value.problems}
 
 
@@ -66,7 +66,7 @@ def test_total_text_is_bounded() -> None:
 
 def test_file_size_limit() -> None:
     with pytest.raises(CaseInvalid) as info:
-        parse_case(b"#" * (MAX_CASE_BYTES + 1), "yaml", "big.yaml")
+        parse_case(b"#" * (MAX_CASE_BYTES + 1), format="yaml", source="big.yaml")
     assert info.value.problems[0].message == (
         f"the file is {MAX_CASE_BYTES + 1:,} bytes; a case file may be at most {MAX_CASE_BYTES:,}")
 
@@ -77,7 +77,7 @@ def test_largest_allowed_case_renders_in_bounded_time() -> None:
     from priorauth.letter.render import Renderer
 
     per = (MAX_CASE_TEXT - 40_000) // MAX_THERAPIES
-    case = case_from_data(_therapies(MAX_THERAPIES, details=("word " * (per // 5)).strip()))
+    case = parse_case(_therapies(MAX_THERAPIES, details=("word " * (per // 5)).strip()))
     started = time.perf_counter()
     pdf = Renderer().pdf(case)
     elapsed = time.perf_counter() - started

@@ -13,7 +13,7 @@ from tests.conftest import GOLDEN, SAMPLES
 
 def messages(text: str, fmt: str = "yaml") -> list[str]:
     with pytest.raises(CaseInvalid) as info:
-        parse_case(text, fmt, "case.yaml")  # type: ignore[arg-type]
+        parse_case(text, format=fmt, source="case.yaml")  # type: ignore[arg-type]
     return [p.format() for p in info.value.problems]
 
 
@@ -50,7 +50,7 @@ def test_yaml_syntax_error_gives_line() -> None:
 
 def test_json_syntax_error_gives_line_and_column() -> None:
     with pytest.raises(CaseInvalid) as info:
-        parse_case('{\n  "letter": {,\n}', "json", "c.json")
+        parse_case('{\n  "letter": {,\n}', format="json", source="c.json")
     [problem] = info.value.problems
     assert (problem.line, problem.column) == (2, 14)
     assert problem.format() == (
@@ -65,13 +65,13 @@ def test_yaml_aliases_are_refused() -> None:
 def test_duplicate_keys_are_refused() -> None:
     assert any("appears twice" in m for m in messages("letter: {}\nletter: {}\n"))
     with pytest.raises(CaseInvalid, match="1 problem"):
-        parse_case('{"letter": 1, "letter": 2}', "json")
+        parse_case('{"letter": 1, "letter": 2}', format="json")
 
 
 def test_leading_zero_ids_stay_text(sample_data) -> None:  # type: ignore[no-untyped-def]
     text = (SAMPLES / "chronic-migraine-with-aura.yaml").read_text("utf-8")
     text = text.replace('member_id: "XQZ000123456"', "member_id: 0012345")
-    assert parse_case(text, "yaml").patient.member_id == "0012345"
+    assert parse_case(text, format="yaml").patient.member_id == "0012345"
 
 
 def test_non_mapping_document() -> None:
@@ -99,10 +99,10 @@ def test_not_utf8(tmp_path: Path) -> None:
 def test_values_are_kept_out_of_messages_unless_asked(sample_data) -> None:  # type: ignore[no-untyped-def]
     data = sample_data()
     data["patient"]["date_of_birth"] = "Secret-Value"
-    from priorauth import case_from_data
+    from priorauth import parse_case
 
     with pytest.raises(CaseInvalid) as info:
-        case_from_data(data)
+        parse_case(data)
     [problem] = info.value.problems
     assert "Secret-Value" not in problem.format()
     assert "Secret-Value" in problem.format(show_value=True)

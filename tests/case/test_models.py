@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from priorauth import CaseInvalid, case_from_data
+from priorauth import CaseInvalid, parse_case
 from priorauth.case.fields import luhn_ok
 from tests.conftest import VALID_SAMPLES
 
@@ -19,7 +19,7 @@ SampleData = Callable[[str], dict[str, Any]]
 
 def problems(data: dict[str, Any]) -> dict[str, str]:
     with pytest.raises(CaseInvalid) as info:
-        case_from_data(data)
+        parse_case(data)
     return {p.path: p.message for p in info.value.problems}
 
 
@@ -56,7 +56,7 @@ def test_npi_luhn_property(body: str) -> None:
 def test_icd_code_shape_and_normalisation(sample_data: SampleData) -> None:
     data = sample_data()
     data["diagnoses"][0]["code"] = "g43e19"
-    case = case_from_data(data)
+    case = parse_case(data)
     assert case.diagnoses[0].code == "G43.E19"
     data["diagnoses"][0]["code"] = "G43-719"
     assert "ICD-10-CM" in problems(data)["diagnoses[0].code"]
@@ -81,7 +81,7 @@ def test_dates_after_the_letter_are_refused(sample_data: SampleData) -> None:
 def test_requested_start_may_follow_the_letter(sample_data: SampleData) -> None:
     data = sample_data()
     data["requested"]["start"] = dt.date(2027, 3, 1)
-    assert case_from_data(data).requested.start == dt.date(2027, 3, 1)
+    assert parse_case(data).requested.start == dt.date(2027, 3, 1)
 
 
 def test_dates_before_birth_are_refused(sample_data: SampleData) -> None:
@@ -102,14 +102,14 @@ def test_exactly_one_primary_diagnosis(sample_data: SampleData) -> None:
     data["diagnoses"][0]["primary"] = False
     assert "exactly one" in problems(data)["diagnoses"]
     data["diagnoses"] = [{"code": "G43.719"}]  # a single diagnosis is the primary one
-    assert case_from_data(data).primary_diagnosis.code == "G43.719"
+    assert parse_case(data).primary_diagnosis.code == "G43.719"
 
 
 def test_contraindicated_therapy_needs_no_dates(sample_data: SampleData) -> None:
     data = sample_data()
     data["prior_therapies"].append({"name": "propranolol", "role": "preventive",
                                     "outcome": "contraindication", "details": "asthma"})
-    assert case_from_data(data).prior_therapies[-1].start is None
+    assert parse_case(data).prior_therapies[-1].start is None
     data["prior_therapies"][-1]["outcome"] = "intolerance"
     assert "start is required" not in str(problems(data))
     assert "is required" in problems(data)["prior_therapies[11].start"]

@@ -123,7 +123,7 @@ def test_report_never_carries_names_or_birth_dates(from_bundle: ImportResult) ->
 def test_yaml_round_trips_through_the_case_loader_with_source_comments(
         from_bundle: ImportResult) -> None:
     text = from_bundle.yaml()
-    assert parse_case(text, "yaml", "imported.yaml") == from_bundle.case()
+    assert parse_case(text, format="yaml", source="imported.yaml") == from_bundle.case()
     assert 'member_id: "XQZ000987654"  # Coverage/cov-1 subscriberId' in text
     assert "# Procedure/proc-botox-4 outcome (text)" in text
 
@@ -155,7 +155,7 @@ def test_unstated_outcome_is_left_as_a_todo_that_fails_validation(tmp_path: Path
     assert "    outcome: TODO  # TODO(fhir): MedicationRequest/mr-topiramate status stopped, " \
            "no statusReason" in text
     with pytest.raises(CaseInvalid) as info:
-        parse_case(text, "yaml", "draft.yaml")
+        parse_case(text, format="yaml", source="draft.yaml")
     assert {p.path for p in info.value.problems} == {"prior_therapies[1].outcome",
                                                      "prior_therapies[2].outcome"}
     with pytest.raises(CaseInvalid) as info:

@@ -23,8 +23,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from priorauth import parse_case
 from priorauth.case.model import Case
-from priorauth.case.parse import MAX_PROBLEMS, case_from_data, parse_case
+from priorauth.case.parse import MAX_PROBLEMS, case_from_data
 from priorauth.errors import CaseInvalid
 
 REPO = Path(__file__).resolve().parents[2]
@@ -221,19 +222,19 @@ def test_mutated_sample_validates_or_explains(data: Any) -> None:
 @FUZZ
 @given(yaml_texts())
 def test_yaml_text_parses_or_explains(text: str) -> None:
-    assert_case_or_friendly(lambda: parse_case(text, "yaml", "case.yaml"))
+    assert_case_or_friendly(lambda: parse_case(text, format="yaml", source="case.yaml"))
 
 
 @FUZZ
 @given(json_texts())
 def test_json_text_parses_or_explains(text: str) -> None:
-    assert_case_or_friendly(lambda: parse_case(text, "json", "case.json"))
+    assert_case_or_friendly(lambda: parse_case(text, format="json", source="case.json"))
 
 
 @FUZZ
 @given(st.binary(max_size=400))
 def test_random_bytes_parse_or_explain(raw: bytes) -> None:
-    assert_case_or_friendly(lambda: parse_case(raw, None, "case"))
+    assert_case_or_friendly(lambda: parse_case(raw, format=None, source="case"))
 
 
 # --- the full campaign (slow) --------------------------------------------------------------------
@@ -263,9 +264,9 @@ def test_fuzz_campaign(item: tuple[str, Any]) -> None:
     if kind == "data":
         assert_case_or_friendly(lambda: case_from_data(value))
     elif kind in ("yaml", "json"):
-        assert_case_or_friendly(lambda: parse_case(value, kind, f"case.{kind}"))
+        assert_case_or_friendly(lambda: parse_case(value, format=kind, source=f"case.{kind}"))
     else:
-        assert_case_or_friendly(lambda: parse_case(value, None, "case"))
+        assert_case_or_friendly(lambda: parse_case(value, format=None, source="case"))
 
 
 # --- named attacks: each one pinned, with time and memory bounds ---------------------------------
@@ -293,40 +294,40 @@ def _bounded(call: Callable[[], Any], seconds: float = 2.0, megabytes: float = 6
 
 
 def test_billion_laughs_is_refused_quickly_and_small() -> None:
-    exc = _bounded(lambda: parse_case(_laughs(10), "yaml", "laughs.yaml"))
+    exc = _bounded(lambda: parse_case(_laughs(10), format="yaml", source="laughs.yaml"))
     assert "YAML alias" in exc.problems[0].message
     assert len(exc.problems) <= MAX_PROBLEMS + 1
     assert exc.problems[0].path == "a0" or exc.problems[0].path.startswith("a")
 
 
 def test_alias_in_a_key_is_refused() -> None:
-    exc = _bounded(lambda: parse_case("? &a [1, 2]\n: 1\n? [*a, *a]\n: 2\n", "yaml"))
+    exc = _bounded(lambda: parse_case("? &a [1, 2]\n: 1\n? [*a, *a]\n: 2\n", format="yaml"))
     assert "not valid YAML" in exc.problems[0].message
 
 
 def test_merge_key_alias_is_refused() -> None:
-    exc = _bounded(lambda: parse_case("base: &b {x: 1}\nletter:\n  <<: *b\n", "yaml"))
+    exc = _bounded(lambda: parse_case("base: &b {x: 1}\nletter:\n  <<: *b\n", format="yaml"))
     assert any("alias" in p.message for p in exc.problems)
 
 
 @pytest.mark.parametrize("text", ["[" * 100_000, "{a: " * 50_000, "- " * 50_000 + "x"])
 def test_deep_yaml_is_refused(text: str) -> None:
-    exc = _bounded(lambda: parse_case(text, "yaml"))
+    exc = _bounded(lambda: parse_case(text, format="yaml"))
     assert "nest" in exc.problems[0].message or "not valid YAML" in exc.problems[0].message
 
 
 @pytest.mark.parametrize("depth", [33, 900, 100_000])
 def test_deep_json_is_refused(depth: int) -> None:
     text = '{"letter": ' * depth + "1" + "}" * depth
-    exc = _bounded(lambda: parse_case(text, "json"))
+    exc = _bounded(lambda: parse_case(text, format="json"))
     assert "nested" in exc.problems[0].message
 
 
 def test_oversized_file_is_refused_before_parsing() -> None:
-    exc = _bounded(lambda: parse_case(b"a" * (3 * 1024 * 1024), "yaml"), megabytes=16)
+    exc = _bounded(lambda: parse_case(b"a" * (3 * 1024 * 1024), format="yaml"), megabytes=16)
     assert "may be at most 2,097,152" in exc.problems[0].message
     wide = "\U0001f600" * (700 * 1024)  # 0.7 M characters but 2.8 MB of UTF-8
-    exc = _bounded(lambda: parse_case(wide, "yaml"), megabytes=32)
+    exc = _bounded(lambda: parse_case(wide, format="yaml"), megabytes=32)
     assert "may be at most" in exc.problems[0].message
 
 
@@ -373,7 +374,7 @@ def test_control_characters_in_free_text_are_refused_but_line_breaks_are_kept() 
 def test_impossible_yaml_dates_are_field_errors(text: str) -> None:
     yaml_text = SAMPLE_TEXT.replace("date_of_birth: 1988-04-17", f"date_of_birth: {text}")
     with pytest.raises(CaseInvalid) as info:
-        parse_case(yaml_text, "yaml")
+        parse_case(yaml_text, format="yaml")
     [problem] = [p for p in info.value.problems if p.path == "patient.date_of_birth"]
     assert problem.message.startswith("must be a date written YYYY-MM-DD")
     assert problem.line is not None
@@ -390,14 +391,14 @@ def test_huge_integers_are_field_errors(fmt: str) -> None:
     data = _with("burden.midas", 1)
     text = json.dumps(data, default=str).replace('"midas": 1', '"midas": ' + "9" * 5000)
     with pytest.raises(CaseInvalid) as info:
-        parse_case(text, fmt)
+        parse_case(text, format=fmt)
     [problem] = [p for p in info.value.problems if p.path == "burden.midas"]
     assert problem.message == "must be a whole number"
 
 
 @pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": Infinity}', '{"a": -Infinity}'])
 def test_json_nan_and_infinity_are_refused(text: str) -> None:
-    exc = _bounded(lambda: parse_case(text, "json"))
+    exc = _bounded(lambda: parse_case(text, format="json"))
     assert "is not a number a case file may contain" in exc.problems[0].message
 
 
@@ -405,25 +406,25 @@ def test_yaml_nan_and_infinity_are_field_errors() -> None:
     text = SAMPLE_TEXT.replace("headache_days_per_month: 24", "headache_days_per_month: .nan")
     text = text.replace("pain_score", "pain_score").replace("midas: 96", "midas: .inf")
     with pytest.raises(CaseInvalid) as info:
-        parse_case(text, "yaml")
+        parse_case(text, format="yaml")
     messages = {p.path: p.message for p in info.value.problems}
     assert messages["burden.headache_days_per_month"] == "must be a finite number"
     assert "burden.midas" in messages
 
 
 def test_lone_surrogate_in_text_input_is_refused() -> None:
-    exc = _bounded(lambda: parse_case("letter: \ud800\n", "yaml"))
+    exc = _bounded(lambda: parse_case("letter: \ud800\n", format="yaml"))
     assert "UTF-8" in exc.problems[0].message
 
 
 def test_non_text_keys_are_friendly() -> None:
     with pytest.raises(CaseInvalid) as info:
-        parse_case("~: 1\n2024-01-01: 2\n1.5: 3\n", "yaml")
+        parse_case("~: 1\n2024-01-01: 2\n1.5: 3\n", format="yaml")
     assert sum("is not a field name" in p.message for p in info.value.problems) == 3
 
 
 def test_python_tags_are_refused() -> None:
-    exc = _bounded(lambda: parse_case("a: !!python/object/apply:os.system [id]\n", "yaml"))
+    exc = _bounded(lambda: parse_case("a: !!python/object/apply:os.system [id]\n", format="yaml"))
     assert "not valid YAML" in exc.problems[0].message
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from priorauth.case.parse import parse_case
+from priorauth import parse_case
 from priorauth.errors import CaseInvalid
 from tests.hostile.test_fuzz import assert_case_or_friendly, scalars, structures
 
@@ -118,6 +118,6 @@ def test_batch_ndjson_records_parse_or_explain(lines: list[bytes]) -> None:
                 continue
             assert record.raw is not None
             try:
-                parse_case(record.raw, "json", record.source)
+                parse_case(record.raw, format="json", source=record.source)
             except CaseInvalid as exc:
                 assert all(p.message for p in exc.problems)

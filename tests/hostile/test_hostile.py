@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from priorauth import case_from_data
+from priorauth import parse_case
 from priorauth.case.model import Case
 from priorauth.errors import CaseInvalid
 from priorauth.letter.render import Renderer
@@ -96,7 +96,7 @@ def hostile_case(port: int, secret: Path) -> tuple[Case, dict[str, str]]:
         placed[key] = text
     data["rationale"] = "\n\n".join(f"[{key}] {text}" for key, text in texts.items())
     data["attachments"] = [{"title": text} for text in list(texts.values())[:10]]
-    return case_from_data(data), placed
+    return parse_case(data), placed
 
 
 def squash(text: str) -> str:
@@ -186,7 +186,7 @@ def test_case_ids_cannot_name_files_outside_the_output_folder() -> None:
         data = copy.deepcopy(SAMPLE)
         data["id"] = bad
         with pytest.raises(CaseInvalid) as info:
-            case_from_data(data)
+            parse_case(data)
         assert any(p.path == "id" for p in info.value.problems), bad
 
 
@@ -195,4 +195,4 @@ def test_template_name_from_the_command_line_cannot_escape() -> None:
 
     for bad in ("../letter", "/etc/passwd", "letter/../../x", "..", "letter.html"):
         with pytest.raises(TemplateError):
-            Renderer(bad).html(case_from_data(copy.deepcopy(SAMPLE)))
+            Renderer(bad).html(parse_case(copy.deepcopy(SAMPLE)))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from priorauth import case_from_data, load_case
+from priorauth import load_case, parse_case
 from priorauth.cli import main
 from priorauth.letter.glyphs import (
     GlyphWarning,
@@ -80,7 +80,7 @@ def test_a_character_no_font_has_is_a_warning_naming_the_field() -> None:
     data = case.model_dump(mode="json", by_alias=True)
     data["patient"]["family_name"] = "Tanaka 田中"  # CJK: not in DejaVu or Noto core
     data["prior_therapies"][1]["details"] = "Private use \ue000 here"
-    warnings = missing_glyphs(case_from_data(data))
+    warnings = missing_glyphs(parse_case(data))
     by_path = {w.path: w for w in warnings}
     assert set(by_path) == {"patient.family_name", "prior_therapies[1].details"}
     assert by_path["patient.family_name"].codepoints == (0x7530, 0x4E2D)

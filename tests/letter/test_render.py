@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from priorauth import RenderError, case_from_data, load_case
+from priorauth import RenderError, load_case, parse_case
 from priorauth.letter.filters import us_date
 from priorauth.letter.render import Renderer
 from tests.conftest import SAMPLES, VALID_SAMPLES, pdf_pages
@@ -102,7 +102,7 @@ def test_hostile_patient_text_is_printed_literally(sample_data: SampleData) -> N
     data["rationale"] = "\n\n".join(HOSTILE)
     data["prior_therapies"][0]["details"] = HOSTILE[0]
     renderer = Renderer()
-    pdf = renderer.pdf(case_from_data(data))
+    pdf = renderer.pdf(parse_case(data))
     text = " ".join(pdf_pages(pdf))
     assert '<img src="file:///etc/passwd">' in text
     assert "{{ 7*7 }}" in text and "49" not in text.split("{{ 7*7 }}")[0][-5:]
@@ -166,7 +166,7 @@ def test_long_names_do_not_push_the_member_id_off_the_page(sample_data: SampleDa
     data["patient"]["given_name"] = "Maria-Guadalupe Alejandra Concepción"
     data["patient"]["family_name"] = "Villaseñor-Castellanos de la Fuente"
     renderer = Renderer("letter")
-    html = renderer.html(case_from_data(data))
+    html = renderer.html(parse_case(data))
     document = HTML(string=html, base_url=renderer._base_url("letter")).render()
 
     def text_boxes(box: Any) -> Any:
@@ -184,7 +184,7 @@ def test_long_names_do_not_push_the_member_id_off_the_page(sample_data: SampleDa
 
 def test_fetcher_audit_trail_is_bounded() -> None:
     """A batch worker keeps one renderer for thousands of letters: its URL log must not grow."""
-    from priorauth.letter.render import AUDIT_TRAIL
+    from priorauth.letter.fetcher import AUDIT_TRAIL
 
     renderer = Renderer("letter")
     case = load_case(SAMPLES / "chronic-migraine-with-aura.yaml")

@@ -1,0 +1,52 @@
+"""``priorauth fhir``: FHIR R4 Bundle / Bulk Data folder -> draft case files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from priorauth.errors import ExitCode
+
+
+@click.command()
+@click.argument("source", type=click.Path(path_type=Path, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
+              help="Case file to write ('-' = stdout, the default); a folder for many patients.")
+@click.option("--patient", help="Import only the Patient with this resource id.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the import report as JSON (resource ids and field paths only).")
+def fhir(source: Path, output: Path | None, patient: str | None,
+         report_path: Path | None) -> None:
+    """Import a FHIR R4 Bundle (JSON) or Bulk Data folder (NDJSON) into draft case files.
+
+    \b
+    Prints the import report on stderr: fields filled (and their source resource), fields a
+    human must still fill in (TODO in the YAML), invalid values, ignored resources.
+    Exit 0 when every case is complete, 1 when some still need a human, 2 for unreadable input.
+    """
+    from priorauth.fhir import import_case, iter_cases
+    from priorauth.output import ensure_dir, write_output
+
+    if patient or output is None or str(output) == "-" or output.suffix in (".yaml", ".yml"):
+        results = [import_case(source, patient)]
+        targets = [output or Path("-")]
+    else:  # a folder: one case per patient
+        results = list(iter_cases(source))
+        ensure_dir(output)
+        targets = [output / f"{r.data['id']}.yaml" for r in results]
+    for result, target in zip(results, targets, strict=True):
+        write_output(target, result.yaml().encode("utf-8"))
+        complete = result.report.complete
+        for number, line in enumerate(result.report.lines()):
+            click.secho(line, err=True, fg=None if number else ("green" if complete else "yellow"))
+        if str(target) != "-":
+            click.secho(f"wrote {target}", err=True, fg="green")
+    if report_path is not None:
+        reports = [r.report.to_dict() for r in results]
+        write_output(report_path, (json.dumps(reports[0] if len(reports) == 1 else reports,
+                                              indent=2, default=str) + "\n").encode("utf-8"))
+    if not all(r.report.complete for r in results):
+        sys.exit(ExitCode.NOT_MET)

@@ -1,0 +1,108 @@
+"""``priorauth templates``: tools for template authors (list, vars, lint, preview)."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from priorauth.cli._common import search_dirs, templates_dir_option
+from priorauth.errors import ExitCode
+
+
+@click.group()
+def templates() -> None:
+    """Tools for template authors: list, vars, lint, preview (see docs/templates.md)."""
+
+
+@templates.command("list")
+@templates_dir_option
+def templates_list(templates_dirs: tuple[Path, ...]) -> None:
+    """List templates (override folders first, then bundled) with their descriptions."""
+    from priorauth.authoring import list_templates
+
+    for info in list_templates(search_dirs(templates_dirs)):
+        origin = "bundled" if info.bundled else str(info.path.parent)
+        shadowed = "  (hidden by an override)" if info.overrides else ""
+        click.echo(f"{info.name:<20} {origin}{shadowed}")
+        if info.description:
+            click.echo(f"    {info.description}")
+
+
+@templates.command("vars")
+@click.option("--markdown", is_flag=True, help="Print docs/template-variables.md instead.")
+def templates_vars(markdown: bool) -> None:
+    """The variables a template may use, with types and descriptions."""
+    from priorauth.authoring import template_variable_list, variables_markdown
+
+    if markdown:
+        click.echo(variables_markdown(), nl=False)
+        return
+    for var in template_variable_list():
+        click.echo(f"{var.path:<58} {var.type}")
+        if var.description:
+            click.echo(f"    {var.description}")
+
+
+@templates.command("lint")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@templates_dir_option
+def templates_lint(folder: Path, templates_dirs: tuple[Path, ...]) -> None:
+    """Check a template folder: syntax, variables, filters, blocks, assets (exit 1 on any)."""
+    from priorauth.authoring import lint
+
+    problems = lint(folder, search_dirs(templates_dirs))
+    for problem in problems:
+        click.secho(problem.format(), err=True, fg="red")
+    if problems:
+        count = len(problems)
+        click.secho(f"{folder}: {count} problem{'s' if count != 1 else ''}", err=True,
+                    fg="red", bold=True)
+        sys.exit(ExitCode.NOT_MET)
+    click.secho(f"{folder}: ok", err=True, fg="green")
+
+
+@templates.command("preview")
+@click.argument("name")
+@click.option("--case", "case_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Case to render (default: the bundled synthetic sample).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write the preview. Default: NAME-preview.pdf.")
+@click.option("--html", "as_html", is_flag=True, help="Write HTML instead of a PDF.")
+@click.option("--watch", is_flag=True,
+              help="Re-render whenever a file of the override folders (or the case) is saved.")
+@click.option("--interval", type=float, default=0.5, show_default=True, hidden=True)
+@click.option("--max-renders", type=int, default=None, hidden=True)
+@templates_dir_option
+def templates_preview(name: str, case_path: Path | None, output: Path | None, as_html: bool,
+                      watch: bool, interval: float, max_renders: int | None,
+                      templates_dirs: tuple[Path, ...]) -> None:
+    """Render template NAME with the sample case; print how long it took."""
+    from priorauth.authoring import preview, watched_files
+    from priorauth.authoring import watch as watch_loop
+    from priorauth.errors import PriorAuthError as Failure
+
+    dirs = search_dirs(templates_dirs)
+    target = output or Path(f"{name}-preview.{'html' if as_html else 'pdf'}")
+
+    def once() -> Any:
+        return preview(name, target, case_path, dirs, html=as_html)
+
+    def report(result: Any) -> None:
+        if isinstance(result, Failure):
+            click.secho(f"error: {result}", err=True, fg="red")
+            return
+        pages = f", {result.pages} page{'s' if result.pages != 1 else ''}" if result.pages else ""
+        click.secho(f"rendered {result.output} in {result.seconds:.2f} s{pages}", err=True,
+                    fg="green")
+
+    if not watch:
+        report(once())
+        return
+    click.secho("watching for changes (Ctrl-C to stop)", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        watch_loop(once, lambda: watched_files(dirs, case_path), report, interval=interval,
+                   max_renders=max_renders)
