@@ -1,0 +1,87 @@
+"""Golden text of every bundled template for every letter kind, so a wording change is seen in
+review. Regenerate after an intended change with::
+
+    python -m pytest tests/letter/test_golden.py --update-golden
+
+and read the diff of tests/golden/letters/ before committing it.
+"""
+
+from __future__ import annotations
+
+import copy
+import html.parser
+from importlib.resources import files
+from typing import Any
+
+import pytest
+import yaml
+
+import priorauth
+from priorauth.case.model import LetterKind
+from priorauth.letter.render import FaxInfo, Renderer
+from priorauth.letter.templates import ROLES
+from tests.conftest import GOLDEN
+
+LETTERS = GOLDEN / "letters"
+
+
+class _Text(html.parser.HTMLParser):
+    """Visible text of an HTML page, one block per line (no CSS, no fonts: stable anywhere)."""
+
+    BLOCKS = {"p", "div", "h1", "h2", "h3", "li", "tr", "br", "table", "section", "header",
+              "footer", "dt", "dd"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("style", "script", "title", "head"):
+            self.hidden += 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script", "title", "head"):
+            self.hidden -= 1
+        if tag in ("td", "th"):
+            self.parts.append(" | ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (" ".join(line.split()) for line in "".join(self.parts).splitlines())
+        return "\n".join(line for line in lines if line) + "\n"
+
+
+def _sample(kind: LetterKind) -> priorauth.Case:
+    data = yaml.safe_load(files("priorauth.templates").joinpath("sample-case.yaml")
+                          .read_text("utf-8"))
+    data = copy.deepcopy(data)
+    data["letter"]["kind"] = kind.value
+    return priorauth.parse_case(data, source="sample-case.yaml")
+
+
+@pytest.mark.parametrize("kind", list(LetterKind), ids=lambda k: k.value)
+@pytest.mark.parametrize("template", ROLES)
+def test_template_text_matches_golden(template: str, kind: LetterKind,
+                                      update_golden: bool) -> None:
+    case = _sample(kind)
+    fax = FaxInfo(total_pages=4, cover_pages=1, document_pages=3, document="letter")
+    page = Renderer(template).html(case, extra={"fax": fax})
+    parser = _Text()
+    parser.feed(page)
+    text = parser.text()
+    assert "None" not in text.split() and "{{" not in text
+    golden = LETTERS / f"{template}.{kind.value}.txt"
+    if update_golden or not golden.exists():
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+        if not update_golden:
+            pytest.fail(f"{golden.name} was missing and has been written: review and commit it")
+    assert text == golden.read_text(encoding="utf-8"), (
+        f"{golden.name} differs: if the change is intended, run "
+        "`python -m pytest tests/letter/test_golden.py --update-golden` and review the diff")
