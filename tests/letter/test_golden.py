@@ -28,8 +28,8 @@ LETTERS = GOLDEN / "letters"
 class _Text(html.parser.HTMLParser):
     """Visible text of an HTML page, one block per line (no CSS, no fonts: stable anywhere)."""
 
-    BLOCKS = {"p", "div", "h1", "h2", "h3", "li", "tr", "br", "table", "section", "header",
-              "footer", "dt", "dd"}
+    BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "li", "tr", "br", "table", "section",
+                        "header", "footer", "dt", "dd"})
 
     def __init__(self) -> None:
         super().__init__()
