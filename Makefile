@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   -> renders the bundled sample letter to out/sample-letter.pdf
-#   make test   -> runs the whole test suite (what CI runs)
+#   make test   -> runs the whole test suite on every core (CI runs it after make lint)
 # Both create .venv on first use. System libraries (Pango, HarfBuzz subsetter, fonts) come from
 # `make system-deps` (Debian/Ubuntu, needs root; skipped quietly when apt-get is unavailable).
 
@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint system-deps bench clean
+.PHONY: demo test test-fast lint system-deps bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -20,7 +20,7 @@ $(STAMP): setup.cfg pyproject.toml
 
 system-deps:
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  missing=""; for p in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core; do \
+	  missing=""; for p in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core qpdf poppler-utils; do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
 	    (apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null 2>&1)) \
@@ -33,10 +33,13 @@ demo: $(STAMP)
 	@echo "wrote out/sample-letter.pdf"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check priorauth tests benchmarks
+	$(BIN)/ruff check priorauth tests benchmarks tools
 	$(BIN)/mypy priorauth
 
 bench: $(STAMP)

@@ -9,10 +9,8 @@ Never another exception, never a hang, never unbounded memory. Example counts co
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import os
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -37,12 +35,11 @@ EXAMPLES = int(os.environ.get("PRIORAUTH_FUZZ_EXAMPLES", "60"))
 
 SLOW_EXAMPLES = int(os.environ.get("PRIORAUTH_FUZZ_EXAMPLES", "300"))
 
-PER_EXAMPLE_SECONDS = 5.0
 """A single load must finish well within this (a real case loads in milliseconds)."""
 
 FUZZ = settings(
     max_examples=EXAMPLES,
-    deadline=dt.timedelta(seconds=PER_EXAMPLE_SECONDS),
+    deadline=None,  # time is for benchmarks/: a loaded CI machine must not fail a test
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.large_base_example],
     database=None,
@@ -184,7 +181,6 @@ RAW_PYDANTIC = ("Input should", "Value error", "validation error", "Traceback", 
 
 def assert_case_or_friendly(call: Callable[[], Case]) -> None:
     """``call`` returns a Case or raises CaseInvalid with located, plain-words problems."""
-    started = time.perf_counter()
     try:
         case = call()
     except CaseInvalid as exc:
@@ -202,7 +198,6 @@ def assert_case_or_friendly(call: Callable[[], Case]) -> None:
     else:
         assert isinstance(case, Case)
         json.dumps(case.model_dump(mode="json"))  # every value is encodable downstream
-    assert time.perf_counter() - started < PER_EXAMPLE_SECONDS
 
 
 # --- properties (CI size) ------------------------------------------------------------------------
@@ -252,7 +247,7 @@ _campaign = {"examples": 0}
 @pytest.mark.slow
 @settings(
     max_examples=SLOW_EXAMPLES,
-    deadline=dt.timedelta(seconds=PER_EXAMPLE_SECONDS),
+    deadline=None,  # time is for benchmarks/: a loaded CI machine must not fail a test
     suppress_health_check=list(HealthCheck),
     database=None,
 )
@@ -279,16 +274,16 @@ def _laughs(levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _bounded(call: Callable[[], Any], seconds: float = 2.0, megabytes: float = 64) -> CaseInvalid:
+def _bounded(call: Callable[[], Any], megabytes: float = 64) -> CaseInvalid:
+    """``call`` is refused with CaseInvalid within a bounded amount of memory (time is measured
+    in benchmarks/, never asserted in a test)."""
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(CaseInvalid) as info:
             call()
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - started < seconds
     assert peak < megabytes * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
     return info.value
 
@@ -430,6 +425,6 @@ def test_python_tags_are_refused() -> None:
 
 def test_thousands_of_unknown_fields_give_a_short_list() -> None:
     data = {f"field{i}": i for i in range(5_000)}
-    exc = _bounded(lambda: case_from_data(data), seconds=5, megabytes=128)
+    exc = _bounded(lambda: case_from_data(data), megabytes=128)
     assert len(exc.problems) == MAX_PROBLEMS + 1
     assert exc.problems[-1].message.startswith("... and ")
