@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from priorauth._api import check_case, import_fhir, load_case, parse_case, render_letter
-from priorauth.case.model import Case
 from priorauth.errors import (
     CaseInvalid,
     ExitCode,
@@ -57,10 +56,16 @@ __all__ = [
 
 if TYPE_CHECKING:
     from priorauth.batch import RecordResult, render_many
+    from priorauth.case.model import Case
 
 
 def __getattr__(name: str) -> Any:
-    """Import the batch machinery (and with it WeasyPrint) only when it is first used."""
+    """Build the case model (pydantic) and the batch machinery (WeasyPrint) on first use, so
+    ``priorauth --help`` and ``validate`` start fast."""
+    if name == "Case":
+        from priorauth.case.model import Case
+
+        return Case
     if name in ("render_many", "RecordResult"):
         from priorauth import batch
 

@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from priorauth.case.model import Case
-
 if TYPE_CHECKING:
+    from priorauth.case.model import Case
     from priorauth.fhir import ImportResult
     from priorauth.letter.pipeline import LetterPipeline, LetterResult
     from priorauth.policy.checks import CheckReport

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,11 @@ SAMPLES = REPO / "samples"
 GOLDEN = Path(__file__).parent / "golden"
 SHARED = REPO.parent / "shared"
 VALID_SAMPLES = sorted(p for p in SAMPLES.glob("*.yaml") if p.name != "invalid-case.yaml")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Caches (glyph coverage) go to a fresh folder, never the developer's own ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="priorauth-test-cache-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
