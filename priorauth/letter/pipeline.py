@@ -144,7 +144,8 @@ class LetterPipeline:
         template = self.renderer.template_name_for(case)
         pages: int | None
         if fmt == "html":
-            data, pages = self.renderer.html(case, prepared.context).encode("utf-8"), None
+            page = self.renderer.self_contained_html(case, prepared.context)
+            data, pages = page.encode("utf-8"), None
         else:
             data, pages = self.renderer.pdf_and_pages(case, prepared.context, pdf_a=pdf_a,
                                                       tagged=tagged, fax_cover=fax_cover)

@@ -226,6 +226,29 @@ class Renderer:
         """The URL fetcher (tests inspect ``requested`` and ``refused``)."""
         return self._fetcher
 
+    def self_contained_html(self, case: Case, context: Any = None) -> str:
+        """The letter as one HTML file: stylesheets and assets inlined through the fetcher."""
+        from weasyprint.urls import FatalURLFetchingError
+
+        from priorauth.letter.inline import self_contained
+
+        name = self.template_name_for(case)
+        page = self.html(case, context, template=name)
+        if self._fetcher is None:
+            self._fetcher = fetcher_class()(self.asset_roots)
+
+        def fetch(url: str) -> tuple[bytes, str]:
+            try:
+                response = self._fetcher.fetch(url)
+            except FatalURLFetchingError as exc:
+                raise RenderError(str(exc)) from None
+            try:
+                return bytes(response.read()), str(response.content_type)
+            finally:
+                response.close()
+
+        return self_contained(page, self._base_url(name), fetch)
+
     def _base_url(self, name: str) -> str:
         """Base for relative asset URLs: the first template folder that holds the template."""
         filename = self.get_template(name).filename
