@@ -49,10 +49,12 @@ def _register() -> None:
     from priorauth.cli.case import check, init, schema, validate
     from priorauth.cli.evidence import evidence
     from priorauth.cli.fhir import fhir
+    from priorauth.cli.pas import pas
     from priorauth.cli.render import render
     from priorauth.cli.templates import templates
 
-    for command in (validate, check, render, batch, fhir, evidence, templates, schema, init):
+    for command in (validate, check, render, batch, fhir, pas, evidence, templates, schema,
+                    init):
         main.add_command(command)
 
 

@@ -38,6 +38,8 @@ from priorauth.errors import ExitCode
 @click.option("--patient", help="With --from fhir: the Patient resource id to render.")
 @click.option("--policy", "policy_id", metavar="ID",
               help="Payer policy for the 'criteria addressed' section (default: by diagnosis).")
+@click.option("--pas", "pas_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the Da Vinci PAS Request Bundle (FHIR JSON, the letter inside).")
 @click.option("--strict", is_flag=True,
               help="Refuse to render when a criterion is not met or unknown (exit 1) or when "
                    "no policy applies (exit 2).")
@@ -45,7 +47,7 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
            templates_dirs: tuple[Path, ...], fax_cover: bool = False, pdf_a: bool = True,
            tagged: bool = False, source_format: str = "case",
            patient: str | None = None, policy_id: str | None = None,
-           strict: bool = False) -> None:
+           strict: bool = False, pas_path: Path | None = None) -> None:
     """Render a case file into a letter of medical necessity (PDF).
 
     Criteria the record does not meet are never stated as met: they are left out of the letter
@@ -56,8 +58,8 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
 
     if output is None and str(case) == "-":
         raise click.UsageError("reading the case from stdin: say where the PDF goes with -o")
-    if as_html and fax_cover:
-        raise click.UsageError("--fax-cover needs a PDF (the cover counts the letter's pages)")
+    if as_html and (fax_cover or pas_path):
+        raise click.UsageError("--fax-cover and --pas need a PDF")
     if source_format == "fhir":  # every TODO the import leaves is a problem (exit 2)
         from priorauth.fhir import import_case
 
@@ -90,6 +92,14 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
     result = pipeline.produce(prepared, fmt="html" if as_html else "pdf", pdf_a=pdf_a,
                               tagged=tagged, fax_cover=fax_cover)
     write_output(output, result.data)
+    if pas_path is not None:
+        import json
+
+        from priorauth.fhir.pas import pas_bundle
+
+        bundle = pas_bundle(loaded, result.data)
+        write_output(pas_path, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode())
+        click.secho(f"wrote {pas_path}", err=True, fg="green")
     pages = f", {result.pages} page{'s' if result.pages != 1 else ''}" if result.pages else ""
     click.secho(f"template: {result.template}", err=True)
     if str(output) != "-":
