@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-from priorauth.batch import RECYCLE_AFTER
+from priorauth.batch.pool import RECYCLE_AFTER
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -59,7 +59,8 @@ print(time.perf_counter() - started)
 RSS_CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from priorauth.batch import _Job, _Options, _Worker, policy_checker
+from priorauth.batch import policy_checker
+from priorauth.batch.worker import _Job, _Options, _Worker
 from priorauth.case.parse import parse_case
 
 cases_dir, out_dir, letters = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])

@@ -127,6 +127,10 @@ class RenderError(PriorAuthError):
     """WeasyPrint could not produce the PDF (e.g. a refused or missing asset)."""
 
 
+class BatchError(PriorAuthError):
+    """A batch cannot start: the output folder is unusable or in use by another batch."""
+
+
 class FieldProblems(ValueError):
     """Raised inside model validators to blame specific sub-fields, e.g. ``end`` of a therapy.
 

@@ -6,7 +6,9 @@ terminal, the failed records (field paths and messages, never values), one summa
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -14,14 +16,11 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from priorauth.errors import PriorAuthError
+from priorauth import __version__
+from priorauth.errors import ExitCode, PriorAuthError
 
 if TYPE_CHECKING:
     from priorauth.batch import RecordResult
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 MAX_LISTED = 20
 """Failed records listed on stderr; the report lists them all."""
@@ -92,7 +91,8 @@ def _describe(result: RecordResult) -> list[str]:
               type=click.Path(path_type=Path, file_okay=False),
               help="Folder for the PDFs (created, mode 0700).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes. Default: all cores.")
+              help="Worker processes. Default: all cores, at most one per record (one record "
+                   "renders in this process).")
 @click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write a JSON report of every record (no patient data beyond case ids).")
 @click.option("--resume", is_flag=True,
@@ -123,20 +123,24 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
 
     if sum(str(p) == "-" for p in inputs) > 1:
         raise click.UsageError("'-' (stdin) can be given only once")
-    try:
-        dirs = [*templates_dirs, *env_templates_dirs()]
-    except PriorAuthError as exc:
-        click.secho(f"error: {exc}", err=True, fg="red")
-        sys.exit(EXIT_USAGE)
+    dirs = [*templates_dirs, *env_templates_dirs()]
     try:
         report = ReportWriter(report_path) if report_path is not None else None
     except OSError as exc:
         raise click.BadParameter(f"cannot write there ({exc.strerror or exc})",
                                  param_hint="--report") from None
-    bar = ProgressBar(count_records(inputs), sys.stderr,
-                      enabled=not quiet and sys.stderr.isatty())
+    total = count_records(inputs)
+    if jobs is None:  # small batches do not pay for workers they cannot use
+        jobs = max(1, min(os.cpu_count() or 1, total if total is not None else os.cpu_count() or 1))
+    bar = ProgressBar(total, sys.stderr, enabled=not quiet and sys.stderr.isatty())
     summary = BatchSummary()
+    settings = {"priorauth": __version__, "template": template or "by letter kind",
+                "policy": policy_id or "by diagnosis", "strict": strict, "outdir": str(outdir),
+                "jobs": jobs, "resume": resume,
+                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     listed = 0
+    stopped: ExitCode | None = None
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         for result in render_many(inputs, outdir, jobs=jobs, resume=resume, template=template,
                                   templates_dirs=dirs, policy=policy_id, strict=strict):
@@ -151,31 +155,45 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
                         click.secho(line, err=True, fg="red" if result.status != "criteria-not-met"
                                     else "yellow")
             bar.advance()
-    except PriorAuthError as exc:  # the batch could not start: folder in use, bad template...
+    except PriorAuthError:  # the batch could not start: folder in use, bad template...
         bar.clear()
         if report is not None:
             report.abort()
-        click.secho(f"error: {exc}", err=True, fg="red")
-        sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        bar.clear()
-        if report is not None:
-            report.abort()
-        click.secho(f"interrupted after {summary.total} records; run again with --resume to "
-                    "finish", err=True, fg="red")
-        sys.exit(130)
+        raise
+    except (KeyboardInterrupt, _Terminated) as exc:
+        stopped = ExitCode.TERMINATED if isinstance(exc, _Terminated) else ExitCode.INTERRUPTED
     except BaseException:
         bar.clear()
         if report is not None:
             report.abort()
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     bar.clear()
     if listed > MAX_LISTED:
         click.secho(f"... and {listed - MAX_LISTED} more records that were not rendered"
                     + (f"; see {report_path}" if report_path else ""), err=True, fg="red")
+    finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if report is not None:
-        report.close(summary, outdir=str(outdir), jobs=jobs or os.cpu_count(), resume=resume)
+        report.close(summary, **settings, finished=finished,
+                     interrupted=_SIGNAL_NAMES.get(stopped) if stopped else None)
+    if stopped is not None:
+        click.secho(f"stopped after {summary.total} records ({summary.line()}); run again with "
+                    "--resume to finish" + (f"; report: {report_path}" if report_path else ""),
+                    err=True, fg="red")
+        sys.exit(stopped)
     click.secho(f"batch: {summary.line()} -> {outdir}"
                 + (f"; report: {report_path}" if report_path else ""), err=True,
                 fg="green" if summary.ok else "yellow")
-    sys.exit(EXIT_OK if summary.ok else EXIT_FAILED)
+    sys.exit(ExitCode.OK if summary.ok else ExitCode.NOT_MET)
+
+
+_SIGNAL_NAMES = {ExitCode.TERMINATED: "SIGTERM", ExitCode.INTERRUPTED: "SIGINT"}
+
+
+class _Terminated(BaseException):
+    """SIGTERM, as schedulers (cron wrappers, Airflow, Kubernetes) send it."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated()

@@ -58,8 +58,10 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
 
     if output is None and str(case) == "-":
         raise click.UsageError("reading the case from stdin: say where the PDF goes with -o")
-    if as_html and (fax_cover or pas_path):
-        raise click.UsageError("--fax-cover and --pas need a PDF")
+    if as_html and fax_cover:
+        raise click.UsageError("--fax-cover needs a PDF (the cover counts the letter's pages)")
+    if as_html and pas_path:
+        raise click.UsageError("--pas needs a PDF (the Bundle carries the PDF/A letter)")
     if source_format == "fhir":  # every TODO the import leaves is a problem (exit 2)
         from priorauth.fhir import import_case
 
@@ -70,7 +72,7 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
     pipeline = LetterPipeline(template=template, templates_dirs=search_dirs(templates_dirs),
                               policy=policy_id)
     prepared = pipeline.prepare(loaded)
-    echo_warnings(prepared.warnings)
+    echo_warnings([f"{w.path}: {w.message}" for w in prepared.warnings])
     echo_warnings(glyph_warnings(loaded))
     if prepared.check is None:
         click.secho(f"warning: {prepared.no_policy}; the letter has no criteria section",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from priorauth.case.model import Case
-from priorauth.errors import NO_POLICY_MESSAGE, ExitCode
+from priorauth.errors import NO_POLICY_MESSAGE, ExitCode, Problem, RenderError
 from priorauth.letter.context import LetterContext, context_for
 from priorauth.policy.checks import CheckReport, CriterionResult, check_case, choose_policy
 from priorauth.policy.spec import Policy, get_policy
@@ -49,8 +49,8 @@ class Prepared:
     context: LetterContext
     check: CheckReport | None
     """The full checklist; ``None`` when no policy applies."""
-    warnings: tuple[str, ...]
-    """Record warnings, as ``path: message`` (field paths, never record values)."""
+    warnings: tuple[Problem, ...]
+    """Record warnings (a class disagreeing with the catalogue, an unknown drug name ...)."""
 
     @property
     def no_policy(self) -> str | None:
@@ -90,7 +90,7 @@ class LetterResult:
     policy_id: str | None
     unmet: tuple[CriterionResult, ...]
     no_policy: str | None
-    warnings: tuple[str, ...]
+    warnings: tuple[Problem, ...]
 
     @property
     def all_met(self) -> bool:
@@ -130,12 +130,12 @@ class LetterPipeline:
         chosen = choose_policy(case, self.policy)
         report = check_case(case, chosen) if chosen is not None else None
         if report is not None:
-            warnings = [f"{w.path}: {w.message}" for w in report.warnings]
+            warnings = tuple(report.warnings)
         else:
             from priorauth.policy.checks import record_warnings
 
-            warnings = [f"{w.path}: {w.message}" for w in record_warnings(case)]
-        return Prepared(case, context_for(case, report), report, tuple(warnings))
+            warnings = tuple(record_warnings(case))
+        return Prepared(case, context_for(case, report), report, warnings)
 
     def produce(self, prepared: Prepared, *, fmt: Format = "pdf", pdf_a: bool = True,
                 tagged: bool = False, fax_cover: bool = False) -> LetterResult:
@@ -143,12 +143,17 @@ class LetterPipeline:
         case = prepared.case
         template = self.renderer.template_name_for(case)
         pages: int | None
-        if fmt == "html":
-            page = self.renderer.self_contained_html(case, prepared.context)
-            data, pages = page.encode("utf-8"), None
-        else:
-            data, pages = self.renderer.pdf_and_pages(case, prepared.context, pdf_a=pdf_a,
-                                                      tagged=tagged, fax_cover=fax_cover)
+        from weasyprint.urls import FatalURLFetchingError
+
+        try:
+            if fmt == "html":
+                page = self.renderer.self_contained_html(case, prepared.context)
+                data, pages = page.encode("utf-8"), None
+            else:
+                data, pages = self.renderer.pdf_and_pages(case, prepared.context, pdf_a=pdf_a,
+                                                          tagged=tagged, fax_cover=fax_cover)
+        except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: never let it out
+            raise RenderError(f"the letter refers to something it may not load: {exc}") from None
         return LetterResult(data, fmt, pages, template, prepared.policy_id, prepared.unmet,
                             prepared.no_policy, prepared.warnings)
 

@@ -18,15 +18,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from priorauth.batch import (
-    MANIFEST_NAME,
-    BatchError,
-    RecordResult,
-    Unmet,
-    _Names,
-    _safe_stem,
-    render_many,
-)
+from priorauth.batch import MANIFEST_NAME, BatchError, RecordResult, Unmet, render_many
+from priorauth.batch.inputs import _safe_stem
+from priorauth.batch.manifest import _Names
 from priorauth.cli import main
 from tests.conftest import REPO, SAMPLES
 

@@ -105,8 +105,8 @@ def test_fhir_import_of_random_bytes(raw: bytes) -> None:
                 max_size=6))
 def test_batch_ndjson_records_parse_or_explain(lines: list[bytes]) -> None:
     """Every record the batch reader yields is a Case or a located problem."""
-    from priorauth.batch import _iter_records as records
     from priorauth.batch import count_records
+    from priorauth.batch.inputs import _iter_records as records
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "cases.ndjson"
