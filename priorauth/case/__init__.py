@@ -1,0 +1,1 @@
+"""The case: model (pydantic), field types, and parsing with friendly, located problems."""
