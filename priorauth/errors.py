@@ -127,6 +127,10 @@ class RenderError(PriorAuthError):
     """WeasyPrint could not produce the PDF (e.g. a refused or missing asset)."""
 
 
+class OutputError(PriorAuthError):
+    """An output path priorauth will not write to (a folder, a dangling link, a socket)."""
+
+
 class BatchError(PriorAuthError):
     """A batch cannot start: the output folder is unusable or in use by another batch."""
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
+
+from priorauth.errors import OutputError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -54,9 +57,48 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_output(path: Path, data: bytes) -> None:
-    """``-`` streams to stdout; anything else is written atomically."""
+    """Write ``data`` where the user asked, without ever replacing what is not a regular file.
+
+    ``-`` streams to stdout. A character device (``/dev/null``), a FIFO, or a symlink to one of
+    them or to a file (``/dev/stdout``) is written *through*, in place: renaming over it would
+    replace the device or the link. A folder is refused. Anything else (a new path or a regular
+    file) is written atomically (temporary file, fsync, rename; mode 0600).
+    """
     if str(path) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    else:
+        return
+    path = Path(path)
+    try:
+        link = path.lstat()
+    except FileNotFoundError:
         write_atomic(path, data)
+        return
+    if stat.S_ISDIR(link.st_mode):
+        raise OutputError(f"{path} is a folder; give the name of a file to write")
+    if stat.S_ISREG(link.st_mode):
+        write_atomic(path, data)
+        return
+    try:
+        target = path.stat()  # follows a symlink
+    except FileNotFoundError:  # a dangling symlink: do not create files at its target
+        raise OutputError(f"{path} is a symlink to nothing; give another file name") from None
+    if stat.S_ISDIR(target.st_mode):
+        raise OutputError(f"{path} leads to a folder; give the name of a file to write")
+    if not (stat.S_ISCHR(target.st_mode) or stat.S_ISFIFO(target.st_mode)
+            or stat.S_ISREG(target.st_mode)):
+        raise OutputError(f"{path} is not a file, device or pipe priorauth can write to")
+    _write_through(path, data, truncate=stat.S_ISREG(target.st_mode))
+
+
+def _write_through(path: Path, data: bytes, *, truncate: bool) -> None:
+    """Write into an existing device, FIFO or linked file in place (no rename, no chmod)."""
+    flags = os.O_WRONLY | (os.O_TRUNC if truncate else 0)
+    fd = os.open(path, flags)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)

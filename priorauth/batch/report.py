@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from priorauth.case.model import Case
-from priorauth.errors import NO_POLICY_MESSAGE, Problem
+from priorauth.errors import NO_POLICY_MESSAGE, OutputError, Problem
 from priorauth.output import FILE_MODE, ensure_dir
 
 Status = Literal["rendered", "invalid", "criteria-not-met", "error"]
@@ -165,14 +166,20 @@ class ReportWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        ensure_dir(folder)
-        # Another batch may be writing this report right now: its temporary file is its own
-        # (a unique name), never deleted here.
-        fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
-        os.fchmod(fd, FILE_MODE)
-        self._temp = Path(temp)
-        self._handle = os.fdopen(fd, "w", encoding="utf-8")
+        self._temp: Path | None = None
+        if str(self.path) == "-" or _special(self.path):  # a device, FIFO or link: stream into it
+            fd = os.dup(1) if str(self.path) == "-" else os.open(self.path, os.O_WRONLY)
+            self._handle = os.fdopen(fd, "w", encoding="utf-8")
+        else:
+            folder = self.path.parent if str(self.path.parent) else Path(".")
+            ensure_dir(folder)
+            # Another batch may be writing this report right now: its temporary file is its
+            # own (a unique name), never deleted here.
+            fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+                                        dir=folder)
+            os.fchmod(fd, FILE_MODE)
+            self._temp = Path(temp)
+            self._handle = os.fdopen(fd, "w", encoding="utf-8")
         self._handle.write(f'{{"format": "{REPORT_FORMAT}",\n "records": [')
         self._first = True
 
@@ -185,14 +192,29 @@ class ReportWriter:
         self._handle.write("\n ],\n \"summary\": "
                            + json.dumps({**summary.to_dict(), **extra}) + "\n}\n")
         self._handle.flush()
+        if self._temp is None:
+            self._handle.close()
+            return
         os.fsync(self._handle.fileno())
         self._handle.close()
         os.replace(self._temp, self.path)
 
     def abort(self) -> None:
         self._handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            self._temp.unlink()
+        if self._temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._temp.unlink()
+
+
+def _special(path: Path) -> bool:
+    """An existing path that is not a regular file or folder (``/dev/stdout``, a FIFO)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    if stat.S_ISDIR(mode):
+        raise OutputError(f"--report {path} is a folder; give the name of a file to write")
+    return not stat.S_ISREG(mode)
 
 
 def glob_escape(name: str) -> str:

@@ -7,6 +7,7 @@ some records failed; 2 invalid input or usage; 70 internal error (please report)
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 # The CLI uses no pydantic plugin; looking them up (entry points) costs ~20 ms of every start.
@@ -22,7 +23,12 @@ class _Main(click.Group):
     """The root group: every command, however deeply nested, runs inside one error handler."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        return handle_errors(lambda: super(_Main, self).invoke(ctx))
+        def run() -> Any:
+            result = super(_Main, self).invoke(ctx)
+            sys.stdout.flush()  # a full or closed stdout is an error here, not at exit
+            return result
+
+        return handle_errors(run)
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})

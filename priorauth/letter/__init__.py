@@ -1,1 +1,1 @@
-"""The letter: the one pipeline from a case to HTML/PDF, its templates, sandbox, assets and PDF/A."""
+"""The letter: the one pipeline from a case to HTML/PDF; templates, sandbox, assets, PDF/A."""
