@@ -80,4 +80,4 @@ def test_batch_report_to_a_device_keeps_the_device(tmp_path: Path) -> None:
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
     folder = CliRunner().invoke(main, ["batch", SAMPLE, "-o", str(tmp_path / "out2"), "-q",
                                        "--report", str(tmp_path)])
-    assert folder.exit_code == 2 and "is a folder" in folder.output
+    assert folder.exit_code == 2 and "is a directory" in folder.output
