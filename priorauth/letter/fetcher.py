@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 MAX_DATA_URI = 256 * 1024
+MAX_ASSET = 16 * 1024 * 1024
+"""Largest asset file (stylesheet, image, font) a letter may load."""
 AUDIT_TRAIL = 256
 
 
@@ -40,6 +42,8 @@ def fetcher_class() -> type:
             # bounded so a batch worker rendering thousands of letters does not grow it forever.
             self.requested: deque[str] = deque(maxlen=AUDIT_TRAIL)
             self.refused: deque[str] = deque(maxlen=AUDIT_TRAIL)
+            self.refusals = 0
+            """Every refusal counted, so a caller can tell whether WeasyPrint swallowed one."""
             self._cache: dict[str, bytes] = {}
             self._lock = threading.Lock()
 
@@ -51,11 +55,17 @@ def fetcher_class() -> type:
             path = self._allowed_path(url) if scheme == "file" else None
             if path is None:
                 self.refused.append(url)
+                self.refusals += 1
                 raise FatalRefusal(f"refused to load {url[:120]!r}: a letter may only use files "
                                    "from its template's assets/ folder")
             with self._lock:
                 body = self._cache.get(str(path))
                 if body is None:
+                    if path.stat().st_size > MAX_ASSET:
+                        self.refused.append(url)
+                        self.refusals += 1
+                        raise FatalRefusal(f"refused to load {path.name!r}: an asset may be at "
+                                           f"most {MAX_ASSET:,} bytes")
                     body = path.read_bytes()
                     self._cache[str(path)] = body
             return URLFetcherResponse(url=path.as_uri(), body=body,

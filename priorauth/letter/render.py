@@ -15,6 +15,7 @@ and the fetched assets for every letter it renders (batch workers render thousan
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,6 +84,37 @@ class FaxInfo:
     """Template role of the letter behind the cover: letter, appeal or peer-to-peer."""
 
 
+_ATTACHMENT = re.compile(
+    r"""<[a-z][^>]*\brel\s*=\s*(?:"[^"]*\battachment\b[^"]*"|'[^']*\battachment\b[^']*'"""
+    r"""|attachment\b)""", re.I)
+
+
+def refuse_attachments(html: str) -> None:
+    """Only priorauth's own ``case.json`` is ever attached to a letter: a template asking
+    WeasyPrint to attach anything (``<link rel="attachment">``, ``<a rel="attachment">``) could
+    embed a file or a record value the reader never sees."""
+    if _ATTACHMENT.search(html):
+        raise TemplateError("the template asks to attach a file to the PDF (rel=\"attachment\"); "
+                            "letters may carry no attachment but priorauth's own case.json")
+
+
+def asset_roots(folders: Sequence[Path]) -> list[Path]:
+    """Each template folder's ``assets/``, refused when it (or a link in it) leads outside the
+    folder: a link ``assets -> /etc`` would otherwise let a letter load any file there."""
+    roots: list[Path] = []
+    for folder in folders:
+        root = folder / "assets"
+        try:
+            real_folder, real_root = folder.resolve(), root.resolve()
+        except (OSError, RuntimeError) as exc:
+            raise TemplateError(f"{root}: cannot be read ({exc})") from None
+        if not real_root.is_relative_to(real_folder):
+            raise TemplateError(f"{root} leads outside its template folder (a symlink to a "
+                                "folder elsewhere); assets must live inside the folder")
+        roots.append(root)
+    return roots
+
+
 class Renderer:
     """Renders cases; reuse it for many letters.
 
@@ -94,7 +126,7 @@ class Renderer:
     def __init__(self, template: str | None = None, templates_dirs: Sequence[Path] = ()) -> None:
         self.template_name = check_template_name(template) if template else None
         self.search_path = search_path(templates_dirs)
-        self.asset_roots = [d / "assets" for d in self.search_path]
+        self.asset_roots = asset_roots(self.search_path)
         self.env = make_environment(self.search_path)
         self.config = load_config(self.search_path)
         self._templates: dict[str, jinja2.Template] = {}
@@ -169,9 +201,14 @@ class Renderer:
         letter = self.document(case, context, options=options)
         if fax_cover:
             letter = self._with_fax_cover(case, context, letter, role, options)
+        refusals = self._fetcher.refusals
         with _collect_weasyprint_warnings() as warnings:
             pdf = write_pdf(letter, case, options)
         self._raise_for(warnings)
+        if self._fetcher.refusals != refusals:  # refused while drawing (an SVG <image>) and
+            raise RenderError("refused to load "  # swallowed by WeasyPrint: still an error
+                              f"{self._fetcher.refused[-1][:120]!r}: a letter may only use "
+                              "files from its template's assets/ folder")
         return pdf, len(letter.pages)
 
     def fax_cover_document(self, case: Case, context: Any, document_pages: int,
@@ -205,6 +242,8 @@ class Renderer:
         if self._fetcher is None:
             self._fetcher = fetcher_class()(self.asset_roots)
             self._font_config = FontConfiguration()
+        refuse_attachments(html)
+        refusals = self._fetcher.refusals
         with _collect_weasyprint_warnings() as warnings:
             try:
                 document = HTML(string=html, base_url=base_url, url_fetcher=self._fetcher).render(
@@ -212,6 +251,9 @@ class Renderer:
             except FatalURLFetchingError as exc:
                 raise RenderError(str(exc)) from None
         self._raise_for(warnings)
+        if self._fetcher.refusals != refusals:
+            raise RenderError(f"refused to load {self._fetcher.refused[-1][:120]!r}: a letter "
+                              "may only use files from its template's assets/ folder")
         return document
 
     @staticmethod
