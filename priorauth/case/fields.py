@@ -7,6 +7,7 @@ next to the field path.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -19,17 +20,44 @@ MAX_TEXT = 20_000
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME)]
 """A short single-line value: a name, an id, a dose."""
 
-# C0 controls except tab/newline/CR, DEL, C1 controls, bidi embeddings/overrides/isolates (they can
-# make a printed name read differently from the stored one) and lone surrogates (not encodable).
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+# Characters that print as nothing, or change how the rest of a line is ordered, make a printed
+# value differ from the stored one: U+200F (RLM) inside a member ID reorders it on the page,
+# U+200B / U+2060 make a name print blank. Names and identifiers may hold none of them (Unicode
+# categories Cc, Cf, Cs, Zl, Zp, Co, and the Hangul fillers that render blank); free text keeps
+# only what a language needs: tab and line breaks, ZWNJ/ZWJ (Persian, Indic scripts), the
+# direction marks LRM/RLM/ALM (mixed right-to-left text) and the soft hyphen.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+_TEXT_ALLOWED = frozenset("\t\n\r\u200c\u200d\u200e\u200f\u061c\u00ad")
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Co"})
+
+
+def _invisible(value: str, allowed: frozenset[str],
+               categories: frozenset[str] = _REFUSED_CATEGORIES) -> str | None:
+    """The first character ``value`` may not hold, or None."""
+    for char in value:
+        if char in allowed:
+            continue
+        if char in _BLANK_LETTERS or unicodedata.category(char) in categories:
+            return char
+    return None
 
 
 def _no_control_characters(value: str) -> str:
-    if _CONTROL.search(value):
+    char = _invisible(value, frozenset())
+    if char is not None:
         raise ValueError(
-            "contains control or text-direction characters; retype the text without them"
+            f"contains an invisible, control or text-direction character (U+{ord(char):04X}); "
+            "retype the value without it"
+        )
+    return value
+
+
+def _text_characters(value: str) -> str:
+    char = _invisible(value, _TEXT_ALLOWED, _REFUSED_CATEGORIES - {"Co"})  # glyphs.py warns
+    if char is not None:
+        raise ValueError(
+            f"contains an invisible, control or text-direction character (U+{ord(char):04X}); "
+            "retype the text without it"
         )
     return value
 
@@ -39,7 +67,7 @@ CleanName = Annotated[Name, AfterValidator(_no_control_characters)]
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEXT),
-    AfterValidator(_no_control_characters),
+    AfterValidator(_text_characters),
 ]
 """Free text from the record (details, rationale); line breaks allowed, control characters not."""
 
