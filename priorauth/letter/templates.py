@@ -202,9 +202,30 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+LONG_TOKEN = 24
+"""Characters without a space after which printed text gets break opportunities."""
+_LONG_RUN = re.compile(rf"[\w.,]{{{LONG_TOKEN},}}")
+"""Letters, digits, dots and commas: the runs a line breaker finds no break in (a URL's ``/`` or a
+hyphen already is one, so those tokens are left as they are)."""
+_BREAK_EVERY = 8
+
+
+def _breakable(value: Any) -> Any:
+    """Every ``{{ value }}`` passes here: a run of :data:`LONG_TOKEN` or more characters with
+    no break opportunity (an OID, a pasted identifier, a 120-letter word) gets zero-width ones, so
+    the layout can wrap it instead of clipping it at the page edge. Cheaper than CSS
+    ``overflow-wrap: anywhere`` on every table cell (which doubled layout time), and ordinary
+    words are untouched."""
+    if type(value) is not str or len(value) < LONG_TOKEN:
+        return value
+    return _LONG_RUN.sub(lambda m: "\u200b".join(
+        m.group(0)[i:i + _BREAK_EVERY] for i in range(0, len(m.group(0)), _BREAK_EVERY)), value)
+
+
 def make_environment(folders: Sequence[Path]) -> LetterSandbox:
     env = LetterSandbox(
         loader=TemplateLoader(folders),
+        finalize=_breakable,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
