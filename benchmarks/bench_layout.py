@@ -68,7 +68,8 @@ def main() -> int:
         t_new = _best(args.runs, lambda: now.render(case, fax_cover=fax))  # noqa: B023
         t_old = _best(args.runs, lambda: then.render(case, fax_cover=fax))  # noqa: B023
         ratios.append(t_new / t_old)
-        print(f"{label:<14} {t_new:7.3f} {t_old:9.3f} {t_new / t_old:6.2f}  {new.pages}/{old.pages}")
+        print(f"{label:<14} {t_new:7.3f} {t_old:9.3f} {t_new / t_old:6.2f}  "
+              f"{new.pages}/{old.pages}")
     total = sum(ratios) / len(ratios)
     print(f"{'mean':<14} {'':7} {'':9} {total:6.2f}  {'met' if total <= 0.75 else 'NOT MET'}")
 
