@@ -1,7 +1,8 @@
 """Layout cost of the bundled templates, and our overhead over raw WeasyPrint.
 
 1. The current stylesheets against the ones kept in benchmarks/baseline-templates/ (the CSS as it
-   was in November 2026, before this round of changes), on the same cases: letter, appeal, peer-to-peer, fax cover.
+   was in November 2026, before this round of changes), on the same cases: letter, appeal,
+   peer-to-peer, fax cover.
    Goal: <= 0.75x CPU (same page counts; the text is compared by tests/letter/test_golden.py).
 2. One letter through priorauth (load, check, context, template, layout, PDF/A) against raw
    WeasyPrint writing the same HTML. Goal: <= 1.05x.

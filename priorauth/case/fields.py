@@ -6,11 +6,12 @@ next to the field path.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 # Documented limits (see README "Limits"): generous for real letters, small enough that a hostile
 # file cannot make rendering run away.
@@ -175,3 +176,22 @@ USState = Annotated[str, _pattern(r"[A-Z]{2}", "should be a two-letter state cod
 ZIPCode = Annotated[
     str, _pattern(r"\d{5}(-\d{4})?", "should be a ZIP code like 43215 or 43215-0001")
 ]
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    """Dates only as written YYYY-MM-DD (YAML reads those as dates already): a number is never
+    a date (``0`` once became 01/01/1970, a digit string a Unix timestamp)."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("must be a date written YYYY-MM-DD, without a time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        return value.strip()
+    raise ValueError("must be a date written YYYY-MM-DD, e.g. 2024-03-31")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+"""A calendar date from ``YYYY-MM-DD`` text or a YAML date, nothing else."""

@@ -25,6 +25,7 @@ from priorauth.case.fields import (
     CaseId,
     CleanName,
     ICD10Code,
+    IsoDate,
     Phone,
     Text,
     USState,
@@ -45,7 +46,8 @@ LATEST_DATE = dt.date(2199, 12, 31)
 
 
 class Model(BaseModel):
-    """Base for every part of a case: unknown fields are errors, text is trimmed."""
+    """Base for every part of a case: unknown fields are errors, text is trimmed, true/false
+    is never a number (``sessions: true`` is not 1 session)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -55,6 +57,16 @@ class Model(BaseModel):
         populate_by_name=True,
         use_enum_values=False,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            wrong = [(name, "must be a number, not true/false") for name, value in data.items()
+                     if isinstance(value, bool) and _numeric(cls, name)]
+            if wrong:
+                raise FieldProblems(wrong)
+        return data
 
 
 class LetterKind(StrEnum):
@@ -131,7 +143,7 @@ class Rebuttal(Model):
 class Denial(Model):
     """The payer's decision an appeal (or a peer-to-peer call) responds to."""
 
-    date: dt.date = Field(description="Date of the denial notice.")
+    date: IsoDate = Field(description="Date of the denial notice.")
     reference: CleanName = Field(description="The payer's reference for the denial.")
     reason: Text = Field(description="The payer's stated reason, as written in the notice.")
     rebuttals: list[Rebuttal] = Field(
@@ -142,7 +154,7 @@ class Denial(Model):
 
 class Letter(Model):
     kind: LetterKind = LetterKind.initial
-    date: dt.date = Field(description="Date printed on the letter; no record date may be later.")
+    date: IsoDate = Field(description="Date printed on the letter; no record date may be later.")
     urgency: Urgency = Urgency.standard
     reference: CleanName | None = Field(
         default=None, description="The practice's or payer's reference number for this request."
@@ -164,7 +176,7 @@ class Letter(Model):
 class Patient(Model):
     given_name: CleanName
     family_name: CleanName
-    date_of_birth: dt.date
+    date_of_birth: IsoDate
     sex: Sex | None = None
     member_id: CleanName
     group_number: CleanName | None = None
@@ -231,7 +243,7 @@ class Diagnosis(Model):
         default=None,
         description="As documented; the official ICD-10-CM description is printed beside it.",
     )
-    onset: dt.date | None = None
+    onset: IsoDate | None = None
     primary: bool = False
 
 
@@ -272,10 +284,10 @@ class PriorTherapy(Model):
     role: Role
     dose: CleanName | None = None
     frequency: CleanName | None = None
-    start: dt.date | None = Field(
+    start: IsoDate | None = Field(
         default=None, description="Required unless the outcome is 'contraindication'."
     )
-    end: dt.date | None = Field(default=None, description="Leave empty if still taking it.")
+    end: IsoDate | None = Field(default=None, description="Leave empty if still taking it.")
     cycles: int | None = Field(
         default=None, ge=1, le=100, description="Treatment cycles / injections / sessions."
     )
@@ -315,7 +327,7 @@ class Requested(Model):
     infusion_hours: float = Field(gt=0, le=24)
     sessions: int = Field(ge=1, le=100)
     schedule: CleanName | None = None
-    start: dt.date | None = None
+    start: IsoDate | None = None
     codes: RequestCodes = Field(default_factory=RequestCodes)
     monitoring: Text | None = None
 
@@ -324,7 +336,7 @@ class Screening(Model):
     """Ketamine safety screening. ``true`` = present, ``false`` = screened and absent, omitted =
     not documented (the letter says so rather than guessing)."""
 
-    date: dt.date | None = None
+    date: IsoDate | None = None
     psychosis_history: bool | None = None
     uncontrolled_hypertension: bool | None = None
     unstable_cardiac_disease: bool | None = None
@@ -338,7 +350,7 @@ class Screening(Model):
 class Attachment(Model):
     title: CleanName
     pages: int | None = Field(default=None, ge=1, le=10_000)
-    date: dt.date | None = None
+    date: IsoDate | None = None
 
 
 class Case(Model):
@@ -490,3 +502,12 @@ def record_date_problems(data: Any) -> list[tuple[str, str]]:
             # The DOB itself stays out of the message: messages are shown even with --redact.
             problems.append((path, "is before the patient's date of birth; check the year"))
     return problems
+
+
+def _numeric(model: type[BaseModel], name: str) -> bool:
+    """Whether field ``name`` takes a number and not a boolean."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return False
+    kinds = set(typing.get_args(field.annotation)) | {field.annotation}
+    return bool(kinds & {int, float}) and bool not in kinds

@@ -55,12 +55,11 @@ class _CaseLoader(_SafeLoader):  # type: ignore[valid-type,misc]
             ) from None
 
 
-def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
-    text = str(node.value)
-    plain = text.lstrip("+-")
-    if plain.isdigit() and (plain == "0" or not plain.startswith("0")) and len(plain) <= 30:
-        return int(text)
-    return text  # 012345, 0x1F, 1_000, 1:30 (sexagesimal), 5000 digits: keep what was typed
+def _construct_number(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    """Numbers stay the text the person typed: ``group_number: 0012.30`` is "0012.30", not 12.3,
+    ``reference: 12:34:56.7`` is not 45296.7 (YAML 1.1 sexagesimal). A field that wants a number
+    converts the text itself (and refuses .inf, .nan and 1e400)."""
+    return str(node.value)
 
 
 def _construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool | str:
@@ -77,7 +76,8 @@ def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
         return str(node.value)  # 0000-00-00, 2024-02-30: the model says "must be a date"
 
 
-_CaseLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_CaseLoader.add_constructor("tag:yaml.org,2002:int", _construct_number)
+_CaseLoader.add_constructor("tag:yaml.org,2002:float", _construct_number)
 _CaseLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 _CaseLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
@@ -332,6 +332,9 @@ def _message(error: Mapping[str, Any], path: PathKey) -> str:
     if kind in ("int_type", "int_parsing", "int_parsing_size", "int_from_float"):
         return "must be a whole number"
     if kind in ("float_type", "float_parsing"):
+        typed = str(error.get("input", "")).strip().lower().lstrip("+-")
+        if typed in (".nan", ".inf", "nan", "inf", "infinity"):
+            return "must be a finite number"
         return "must be a number"
     if kind == "finite_number":
         return "must be a finite number"
