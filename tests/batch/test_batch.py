@@ -19,8 +19,8 @@ import yaml
 from click.testing import CliRunner
 
 from priorauth.batch import MANIFEST_NAME, BatchError, RecordResult, Unmet, render_many
-from priorauth.batch.inputs import _safe_stem
-from priorauth.batch.manifest import _Names
+from priorauth.batch.inputs import safe_stem
+from priorauth.batch.manifest import OutputNames
 from priorauth.cli import main
 from tests.conftest import REPO, SAMPLES
 
@@ -28,7 +28,7 @@ PRIORAUTH = [sys.executable, "-m", "priorauth"]
 # The resume tests pin the "code + templates + reference data" part of the input hash: other
 # work in a shared tree may edit a template between two runs, which (rightly) forces a re-render.
 PINNED = [sys.executable, "-c", "import sys, priorauth.batch as b, priorauth.cli as c; "
-          "b._fingerprint = lambda *a: b'pinned'; sys.argv[0] = 'priorauth'; c.main()"]
+          "b.fingerprint = lambda *a: b'pinned'; sys.argv[0] = 'priorauth'; c.main()"]
 SAMPLE = SAMPLES / "chronic-migraine-with-aura.yaml"
 INVALID = SAMPLES / "invalid-case.yaml"
 
@@ -58,7 +58,7 @@ def phi(data: dict[str, Any]) -> list[str]:
 
 @pytest.fixture
 def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("priorauth.batch._fingerprint", lambda *a: b"pinned")
+    monkeypatch.setattr("priorauth.batch.fingerprint", lambda *a: b"pinned")
 
 
 def test_batch_samples_folder(tmp_path: Path, pinned: None) -> None:
@@ -141,22 +141,22 @@ def test_names_are_safe_stable_and_unique(tmp_path: Path) -> None:
 
 
 def test_safe_stem_and_names() -> None:
-    assert _safe_stem("../../etc/passwd") == "etc_passwd"
-    assert _safe_stem("..") == "case"
-    assert _safe_stem("Jane Doe (DOB 1980)") == "Jane_Doe_DOB_1980_"
-    assert _safe_stem("x" * 200) == "x" * 64
-    names = _Names()
+    assert safe_stem("../../etc/passwd") == "etc_passwd"
+    assert safe_stem("..") == "case"
+    assert safe_stem("Jane Doe (DOB 1980)") == "Jane_Doe_DOB_1980_"
+    assert safe_stem("x" * 200) == "x" * 64
+    names = OutputNames()
     assert [names.claim(s) for s in ("a", "A", "a", "a-2")] == \
         ["a.pdf", "A-2.pdf", "a-3.pdf", "a-2-2.pdf"]
 
 
 def test_fingerprint_covers_settings_templates_and_code() -> None:
-    from priorauth.batch import _fingerprint
+    from priorauth.batch import fingerprint
     from priorauth.letter.render import Renderer
 
-    renderer = Renderer()
-    assert _fingerprint(renderer, "a") == _fingerprint(renderer, "a")
-    assert _fingerprint(renderer, "a") != _fingerprint(renderer, "b")
+    folders = Renderer().search_path
+    assert fingerprint(folders, "a") == fingerprint(folders, "a")
+    assert fingerprint(folders, "a") != fingerprint(folders, "b")
 
 
 def test_resume_rerenders_changed_input(tmp_path: Path, pinned: None) -> None:
