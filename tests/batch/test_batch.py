@@ -332,3 +332,27 @@ def test_workers_are_recycled(tmp_path: Path) -> None:
     results = list(render_many(inputs, tmp_path, jobs=2, checker=None, recycle_after=1))
     assert [(r.id, r.status) for r in results] == [(f"r-{i}", "rendered") for i in range(5)]
     assert all(page_count(r.output) == r.pages for r in results if r.output)
+
+
+def test_strict_refuses_a_case_no_policy_applies_to_with_the_reason(tmp_path: Path) -> None:
+    from priorauth.errors import NO_POLICY_MESSAGE
+
+    case = tmp_path / "no-policy.yaml"
+    case.write_text(yaml.safe_dump(sample(id="no-policy",
+                                          diagnoses=[{"code": "G89.4", "primary": True}])),
+                    "utf-8")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["batch", str(case), str(SAMPLE), "-o",
+                                       str(tmp_path / "out"), "--strict", "--report",
+                                       str(report)])
+    assert result.exit_code == 1, result.output
+    records = json.loads(report.read_text())["records"]
+    assert [(r["id"], r["status"]) for r in records] == [
+        ("no-policy", "criteria-not-met"), ("sample-cm-aura", "rendered")]
+    assert records[0]["reason"] == NO_POLICY_MESSAGE and "output" not in records[0]
+    assert f"no-policy): criteria-not-met: {NO_POLICY_MESSAGE}" in result.output
+    assert [p.name for p in (tmp_path / "out").glob("*.pdf")] == ["sample-cm-aura.pdf"]
+    fails = list(render_many([SAMPLES / "fails-criteria.yaml"], tmp_path / "f", jobs=1,
+                             strict=True))
+    assert fails[0].status == "criteria-not-met" and fails[0].output is None
+    assert fails[0].reason and "not met or unknown" in fails[0].reason
