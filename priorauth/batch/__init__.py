@@ -123,9 +123,9 @@ def render_many(
     never). Raises :class:`BatchError` when the output folder cannot be used.
     """
     outdir = Path(outdir)
-    if jobs is None:
+    if jobs is None and executor is None:
         jobs = default_jobs(count_records(inputs) if isinstance(inputs, Collection) else None)
-    jobs = max(1, jobs)
+    jobs = max(1, jobs or 1)
     chunk = max(1, chunk_size or (CHUNK_SIZE if executor is not None else 1))
     window = max(1, window or (16 * chunk if executor is not None else 4 * jobs))
     if outdir.exists() and not outdir.is_dir():
