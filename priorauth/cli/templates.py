@@ -106,3 +106,29 @@ def templates_preview(name: str, case_path: Path | None, output: Path | None, as
     with contextlib.suppress(KeyboardInterrupt):
         watch_loop(once, lambda: watched_files(dirs, case_path), report, interval=interval,
                    max_renders=max_renders)
+
+
+@templates.command("serve")
+@click.option("--case", "case_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Case to show (default: the bundled synthetic sample).")
+@click.option("--template", default=None, help="Template name (default: by letter.kind).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")
+@templates_dir_option
+def templates_serve(case_path: Path | None, template: str | None, port: int,
+                    templates_dirs: tuple[Path, ...]) -> None:
+    """Live preview in a browser: the letter as HTML, reloaded on every save.
+
+    \b
+    Serves on 127.0.0.1 only. Errors show in the page with file:line while the last good
+    render stays visible; the PDF link renders the real PDF. Ctrl-C stops it.
+    """
+    from priorauth.authoring.serve import LivePreview
+
+    preview = LivePreview(case_path=case_path, templates_dirs=search_dirs(templates_dirs),
+                          template=template)
+    url = preview.start(port)
+    click.secho(f"live preview at {url} (Ctrl-C to stop)", err=True, fg="green")
+    with contextlib.suppress(KeyboardInterrupt):
+        preview.wait()
+    preview.stop()

@@ -59,6 +59,10 @@ class LetterContext:
     therapy_groups: list[RoleGroup]
     failed_therapies: list[PriorTherapy]
     failed_preventive_classes: list[str]
+    """Drug classes of the failed preventive therapies, one per class however it was spelt."""
+    failed_preventive_ehf_classes: list[str]
+    """The same therapies grouped as the EHF 2020 groups preventive classes (ACE inhibitors and
+    ARBs are one EHF class): the count the EHF criteria use."""
     request_codes: list[CodeLine]
     diagnosis_descriptions: dict[str, str]
     criteria: list[Any] = field(default_factory=list)
@@ -74,6 +78,13 @@ def therapy_class(therapy: PriorTherapy) -> str:
     return catalogue.class_label(therapy) or UNKNOWN_CLASS
 
 
+def _class_key(therapy: PriorTherapy) -> str:
+    """One key per class however it was spelt: the catalogue class id when known ("Beta
+    blocker" and "beta-blocker" are one class), else the recorded text."""
+    resolution = catalogue.resolve(therapy)
+    return resolution.class_id or (therapy.class_ or "").casefold() or UNKNOWN_CLASS
+
+
 def group_therapies(case: Case) -> list[RoleGroup]:
     """Therapies by role (preventive first), then class (earliest trial first), then start date."""
     groups: list[RoleGroup] = []
@@ -82,12 +93,16 @@ def group_therapies(case: Case) -> list[RoleGroup]:
         if not therapies:
             continue
         by_class: dict[str, list[TherapyRow]] = {}
+        labels: dict[str, str] = {}
         for therapy in sorted(therapies, key=_start_key):
             end = therapy.end or (case.letter.date if therapy.start else None)
             row = TherapyRow(therapy, weeks_between(therapy.start, end),
                              ongoing=therapy.start is not None and therapy.end is None)
-            by_class.setdefault(therapy_class(therapy), []).append(row)
-        groups.append(RoleGroup(role, [ClassGroup(name, rows) for name, rows in by_class.items()]))
+            key = _class_key(therapy)
+            labels.setdefault(key, therapy_class(therapy))  # the first spelling is printed
+            by_class.setdefault(key, []).append(row)
+        groups.append(RoleGroup(role, [ClassGroup(labels[key], rows)
+                                       for key, rows in by_class.items()]))
     return groups
 
 
@@ -115,13 +130,20 @@ def context_for(case: Case, report: CheckReport | None) -> LetterContext:
     """Derived facts for the letter, given the checklist (``None``: no policy applies, so the
     letter has no criteria section and cites only the case's own evidence)."""
     failed = [t for t in case.prior_therapies if t.is_failure]
-    preventive_classes = sorted({label for t in failed if t.role is Role.preventive
-                                 if (label := catalogue.class_label(t))})
+    preventive = [t for t in failed if t.role is Role.preventive]
+    by_key: dict[str, str] = {}
+    for therapy in preventive:  # counted by class, however each was spelt
+        if catalogue.class_label(therapy):
+            by_key.setdefault(_class_key(therapy), therapy_class(therapy))
+    preventive_classes = sorted(by_key.values())
+    ehf_classes = sorted({ehf for t in preventive
+                          if (ehf := catalogue.resolve(t).ehf_preventive_class)})
     evidence_ids = list(case.evidence) or list(report.policy.evidence if report else [])
     return LetterContext(
         therapy_groups=group_therapies(case),
         failed_therapies=failed,
         failed_preventive_classes=preventive_classes,
+        failed_preventive_ehf_classes=ehf_classes,
         request_codes=request_codes(case),
         diagnosis_descriptions={d.code: icd.official_description(d.code) or d.description or ""
                                 for d in case.diagnoses},

@@ -38,6 +38,7 @@ from priorauth.letter.templates import (
     load_config,
     load_template,
     make_environment,
+    render_within_budget,
     search_path,
     template_location,
 )
@@ -158,7 +159,9 @@ class Renderer:
         context = context or build_context(case)
         variables = {**template_variables(case, context), **(extra or {})}
         try:
-            return compiled.render(variables)
+            return render_within_budget(compiled, variables)
+        except TemplateError:
+            raise
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateError(f"{self._where(name, exc)}: tried something templates may not "
                                 f"do: {exc}") from None
@@ -169,6 +172,10 @@ class Renderer:
             raise TemplateError(f"{self._where(name, exc)}: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"{self._where(name, exc)}: {exc}") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
+                RecursionError, MemoryError) as exc:  # {{ 1/0 }}, {{ x[99] }} ...: the template's
+            raise TemplateError(f"{self._where(name, exc)}: {type(exc).__name__}: "  # mistake
+                                f"{str(exc)[:200]}") from None
 
     @staticmethod
     def _where(name: str, exc: BaseException) -> str:

@@ -19,6 +19,8 @@ import dataclasses
 import inspect
 import os
 import re
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import as_file, files
@@ -139,7 +141,11 @@ class TemplateLoader(jinja2.BaseLoader):
             if not real.is_relative_to(folder.resolve()):
                 raise jinja2.TemplateNotFound(
                     template, f"{template!r} is a link to a file outside its template folder")
-            source = real.read_text("utf-8")
+            try:
+                source = real.read_text("utf-8")
+            except UnicodeDecodeError as exc:
+                raise TemplateError(f"{path}: is not UTF-8 text (byte {exc.start}); save it as "
+                                    "UTF-8") from None
             mtime = real.stat().st_mtime
 
             def uptodate(real: Path = real, mtime: float = mtime) -> bool:
@@ -169,15 +175,127 @@ def _is_property(cls: type, attr: str) -> bool:
     return isinstance(inspect.getattr_static(cls, attr, None), property)
 
 
+MAX_STRING = 1_000_000
+"""Longest string a template may build with a filter, ``%`` or ``str.format`` (characters)."""
+MAX_WIDTH = 10_000
+"""Largest field width or precision in a format string (``'%050000000d'`` asks for 50 MB)."""
+MAX_OUTPUT = 20_000_000
+"""Most characters one render may produce."""
+MAX_ITERATIONS = 200_000
+"""Most ``range()`` steps in one render, nested loops included."""
+RENDER_SECONDS = 20.0
+"""Time budget for rendering one template to HTML (layout by WeasyPrint comes after)."""
+
+_WIDTH = re.compile(r"(\d+)")
+
+
+class RenderBudget:
+    """What one render may still spend: ``range`` steps, output characters and time. Set by
+    :func:`render_within_budget`; checked by the sandbox as the template runs."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + RENDER_SECONDS
+        self.iterations = 0
+
+    def tick(self, steps: int = 1) -> None:
+        self.iterations += steps
+        if self.iterations > MAX_ITERATIONS:
+            raise jinja2.exceptions.SecurityError(
+                f"the template loops more than {MAX_ITERATIONS:,} times")
+        if time.monotonic() > self.deadline:
+            raise jinja2.exceptions.SecurityError(
+                f"the template took longer than {RENDER_SECONDS:g} s to render")
+
+
+_budget = threading.local()
+
+
+def _current() -> RenderBudget:
+    budget: RenderBudget | None = getattr(_budget, "value", None)
+    if budget is None:
+        budget = _budget.value = RenderBudget()
+    return budget
+
+
+def _check_widths(spec: str) -> None:
+    if any(int(n) > MAX_WIDTH for n in _WIDTH.findall(spec) if len(n) < 40) or any(
+            len(n) >= 40 for n in _WIDTH.findall(spec)):
+        raise jinja2.exceptions.SecurityError(
+            f"a format width or precision above {MAX_WIDTH:,} is not allowed in a template")
+
+
+def _checked_string(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise jinja2.exceptions.SecurityError(
+            f"the template built a string longer than {MAX_STRING:,} characters")
+    return value
+
+
+def _bounded_range(*args: Any) -> Any:
+    """``range`` that counts every step against the render's budget."""
+    steps = range(*args)
+    if len(steps) > MAX_ITERATIONS:
+        raise jinja2.exceptions.SecurityError(
+            f"range() of more than {MAX_ITERATIONS:,} items in a template")
+    budget = _current()
+
+    def counted() -> Any:
+        for item in steps:
+            budget.tick()
+            yield item
+
+    return counted()
+
+
+def _format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
+    _check_widths(str(value))
+    return str(_checked_string(str(value) % (kwargs or args)))
+
+
+@jinja2.pass_eval_context
+def _replace_filter(eval_ctx: Any, value: Any, old: str, new: str,
+                    count: int | None = None) -> Any:
+    text, old, new = str(value), str(old), str(new)
+    hits = (len(text) + 1) if old == "" else text.count(old)
+    if count is not None and count >= 0:
+        hits = min(hits, count)
+    if len(text) + hits * (len(new) - len(old)) > MAX_STRING:
+        raise jinja2.exceptions.SecurityError(
+            f"replace() would build a string longer than {MAX_STRING:,} characters")
+    builtin = jinja2.filters.FILTERS["replace"]
+    return builtin(eval_ctx, value, old, new, count)
+
+
+def _bounded_filter(name: str) -> Callable[..., Any]:
+    builtin = jinja2.filters.FILTERS[name]
+    width_args = {"center": 0, "indent": 0, "wordwrap": 0, "truncate": 0}
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        numbers = [a for a in list(args[1:]) + list(kwargs.values())
+                   if isinstance(a, int) and not isinstance(a, bool)]
+        if name in width_args and any(abs(n) > MAX_WIDTH for n in numbers):
+            raise jinja2.exceptions.SecurityError(
+                f"{name}() with a width above {MAX_WIDTH:,} is not allowed in a template")
+        return _checked_string(builtin(*args, **kwargs))
+
+    run.__name__ = name
+    run.__doc__ = builtin.__doc__
+    if hasattr(builtin, "jinja_pass_arg"):  # keep Jinja's pass_eval_context / pass_environment
+        run.jinja_pass_arg = builtin.jinja_pass_arg  # type: ignore[attr-defined]
+    return run
+
+
 class LetterSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, narrowed for letters.
 
     Case objects (pydantic models and the context dataclasses) expose only their fields and
-    properties, so ``case.model_dump_json()`` or ``patient.model_copy`` are unavailable; ``*``
-    and ``**`` are capped so a template cannot build a gigantic string.
+    properties, so ``case.model_dump_json()`` or ``patient.model_copy`` are unavailable; ``*``,
+    ``**``, ``%``, ``str.format``, ``format``, ``replace`` and padding filters are capped so a
+    template cannot build a gigantic string; ``range`` steps, output size and time are budgeted
+    per render (:func:`render_within_budget`).
     """
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
@@ -191,6 +309,7 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                    right: Any) -> Any:
+        _current().tick(0)
         if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
             raise jinja2.exceptions.SecurityError(f"exponent {right} is too large in a template")
         if operator == "*":
@@ -199,12 +318,65 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
                         and len(seq) * times > MAX_SEQUENCE):
                     raise jinja2.exceptions.SecurityError(
                         "a template may not build a sequence that long")
-        return super().call_binop(context, operator, left, right)
+        if operator == "%" and isinstance(left, str):
+            _check_widths(left)
+        return _checked_string(super().call_binop(context, operator, left, right))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_widths(str(value.__self__))  # '{:>999999999}'.format(1): refused
+        return wrapped
+
+    def call(self, __context: jinja2.runtime.Context, __obj: Any, *args: Any,
+             **kwargs: Any) -> Any:
+        _current().tick(0)
+        return _checked_string(super().call(__context, __obj, *args, **kwargs))
+
+
+def render_within_budget(template: jinja2.Template, variables: dict[str, Any]) -> str:
+    """Render ``template`` with a fresh budget: at most :data:`MAX_OUTPUT` characters, and
+    :data:`MAX_ITERATIONS` ``range`` steps and :data:`RENDER_SECONDS` seconds in all."""
+    _budget.value = budget = RenderBudget()
+    parts: list[str] = []
+    size = 0
+    try:
+        for chunk in template.generate(variables):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise jinja2.exceptions.SecurityError(
+                    f"the template produced more than {MAX_OUTPUT:,} characters")
+            budget.tick(0)
+            parts.append(chunk)
+    finally:
+        _budget.value = None
+    return "".join(parts)
+
+
+LONG_TOKEN = 24
+"""Characters without a space after which printed text gets break opportunities."""
+_LONG_RUN = re.compile(rf"[\w.,]{{{LONG_TOKEN},}}")
+"""Letters, digits, dots and commas: the runs a line breaker finds no break in (a URL's ``/`` or a
+hyphen already is one, so those tokens are left as they are)."""
+_BREAK_EVERY = 8
+
+
+def _breakable(value: Any) -> Any:
+    """Every ``{{ value }}`` passes here: a run of :data:`LONG_TOKEN` or more characters with
+    no break opportunity (an OID, a pasted identifier, a 120-letter word) gets zero-width ones, so
+    the layout can wrap it instead of clipping it at the page edge. Cheaper than CSS
+    ``overflow-wrap: anywhere`` on every table cell (which doubled layout time), and ordinary
+    words are untouched."""
+    if type(value) is not str or len(value) < LONG_TOKEN:
+        return value
+    return _LONG_RUN.sub(lambda m: "\u200b".join(
+        m.group(0)[i:i + _BREAK_EVERY] for i in range(0, len(m.group(0)), _BREAK_EVERY)), value)
 
 
 def make_environment(folders: Sequence[Path]) -> LetterSandbox:
     env = LetterSandbox(
         loader=TemplateLoader(folders),
+        finalize=_breakable,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -213,8 +385,14 @@ def make_environment(folders: Sequence[Path]) -> LetterSandbox:
     )
     builtin_filters = env.filters
     env.filters = {name: builtin_filters[name] for name in ALLOWED_BUILTIN_FILTERS}
+    for name in ("center", "indent", "wordwrap", "truncate", "join", "string"):
+        if name in env.filters:
+            env.filters[name] = _bounded_filter(name)
+    env.filters["format"] = _format_filter
+    env.filters["replace"] = _replace_filter
     env.filters.update(FILTERS)
     env.globals = {name: env.globals[name] for name in ALLOWED_GLOBALS}
+    env.globals["range"] = _bounded_range
     return env
 
 
@@ -291,7 +469,12 @@ def load_config(folders: Sequence[Path]) -> TemplateConfig:
     for folder in folders:
         path = Path(folder) / CONFIG_NAME
         if path.is_file():
-            config.rules.extend(parse_config(path.read_text("utf-8"), path))
+            try:
+                text = path.read_text("utf-8")
+            except UnicodeDecodeError as exc:
+                raise TemplateError(f"{path}: is not UTF-8 text (byte {exc.start}); save it as "
+                                    "UTF-8") from None
+            config.rules.extend(parse_config(text, path))
     return config
 
 

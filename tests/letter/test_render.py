@@ -73,7 +73,7 @@ def test_therapy_counts_in_prose_match_the_record(rendered_samples: dict[str, by
     text = " ".join(pdf_pages(rendered_samples["fails-criteria"]))
     # 4 therapies; the one stopped for cost is not a failure.
     assert "documents 3 prior therapies that failed" in text
-    assert re.search(r"preventive treatment from 2 distinct classes", text)
+    assert re.search(r"preventive treatment from 2 drug classes", text)
 
 
 def test_pdf_metadata(rendered_samples: dict[str, bytes]) -> None:

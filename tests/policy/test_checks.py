@@ -285,8 +285,12 @@ def test_j3000_is_refused() -> None:
 
 # --- severity -------------------------------------------------------------------------------
 
+TWO_TRIPTANS = [therapy("sumatriptan", role="acute", start="2019-01-01", end="2019-06-01"),
+                therapy("rizatriptan", role="acute", start="2019-06-02", end="2019-12-01")]
+
+
 def test_resistant_not_refractory() -> None:
-    report = check_case(make_case(THREE_CLASSES))
+    report = check_case(make_case(THREE_CLASSES + TWO_TRIPTANS))
     assert report.severity == "resistant"
     assert report.severity_statement and "resistant migraine" in report.severity_statement
 
@@ -353,7 +357,7 @@ def test_letter_lists_only_met_criteria_and_the_supported_word() -> None:
     context = build_context(load_case(SAMPLES / "fails-criteria.yaml"))
     assert context.severity is None
     assert {c.id for c in context.criteria} == {"diagnosis", "frequency"}
-    context = build_context(make_case(THREE_CLASSES))
+    context = build_context(make_case(THREE_CLASSES + TWO_TRIPTANS))
     assert context.severity == "resistant"
     assert "preventive-classes" in {c.id for c in context.criteria}
     assert "onabotulinumtoxina" not in {c.id for c in context.criteria}
