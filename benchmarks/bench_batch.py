@@ -60,19 +60,20 @@ RSS_CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 from priorauth.batch import policy_checker
-from priorauth.batch.worker import _Job, _Options, _Worker
+from priorauth.batch.worker import _Options, _Worker
 from priorauth.case.parse import parse_case
 
 cases_dir, out_dir, letters = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 checkpoints = sorted({50, letters})
 cases = [parse_case(p.read_bytes(), None, p.name) for p in sorted(cases_dir.iterdir())]
-worker = _Worker(_Options(out_dir, None, (), policy_checker))
+worker = _Worker(_Options(None, (), policy_checker))
 worker.warm()
 result = {}
 started = time.perf_counter()
 for number in range(1, letters + 1):
     case = cases[number % len(cases)]
-    outcome = worker.run(_Job(number, "bench", case, f"rss-{number % 20}.pdf", "x"))
+    outcome = worker.render(number, case)
+    (out_dir / f"rss-{number % 20}.pdf").write_bytes(outcome.data or b"")
     assert outcome.status in ("rendered", "criteria-not-met"), outcome
     if number in checkpoints:
         result[number] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

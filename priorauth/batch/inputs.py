@@ -20,10 +20,10 @@ NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-# --- reading inputs --------------------------------------------------------------------------
-
 @dataclass(frozen=True)
-class _Record:
+class Record:
+    """One input record, unparsed: raw bytes (file or NDJSON line), an object, or a problem."""
+
     source: str
     stem: str
     raw: bytes | None = None
@@ -33,38 +33,38 @@ class _Record:
     ndjson: bool = False
 
 
-def _safe_stem(text: str) -> str:
+def safe_stem(text: str) -> str:
     """A file-name-safe stem: letters, digits, ``._-`` only, starting with a letter or digit."""
     stem = _SAFE_NAME.sub("_", text).lstrip("._-")[:64].rstrip(".")
     return stem or "case"
 
 
-def _iter_ndjson(handle: IO[bytes], name: str, stem: str) -> Iterator[_Record]:
+def _iter_ndjson(handle: IO[bytes], name: str, stem: str) -> Iterator[Record]:
     for lineno, line in iter_ndjson_lines(handle, MAX_CASE_BYTES):
         source = f"{name}:{lineno}"
         if line is None:
             problem = Problem("", f"the line is longer than {MAX_CASE_BYTES:,} bytes",
                               source=source)
-            yield _Record(source, f"{stem}-{lineno}", problem=problem, ndjson=True)
+            yield Record(source, f"{stem}-{lineno}", problem=problem, ndjson=True)
         else:
-            yield _Record(source, f"{stem}-{lineno}", raw=line, fmt="json", ndjson=True)
+            yield Record(source, f"{stem}-{lineno}", raw=line, fmt="json", ndjson=True)
 
 
-def _iter_path(path: Path) -> Iterator[_Record]:
+def _iter_path(path: Path) -> Iterator[Record]:
     if path.suffix.lower() in NDJSON_SUFFIXES:
         try:
             with path.open("rb") as handle:
-                yield from _iter_ndjson(handle, str(path), _safe_stem(path.stem))
+                yield from _iter_ndjson(handle, str(path), safe_stem(path.stem))
         except OSError as exc:
             problem = Problem("", f"cannot be read ({exc.strerror or exc})", source=str(path))
-            yield _Record(str(path), _safe_stem(path.stem), problem=problem)
+            yield Record(str(path), safe_stem(path.stem), problem=problem)
         return
     try:
         raw, name = read_source(path)
     except CaseInvalid as exc:
-        yield _Record(str(path), _safe_stem(path.stem), problem=exc.problems[0])
+        yield Record(str(path), safe_stem(path.stem), problem=exc.problems[0])
         return
-    yield _Record(name, _safe_stem(path.stem), raw=raw)
+    yield Record(name, safe_stem(path.stem), raw=raw)
 
 
 def _folder_files(folder: Path) -> list[Path]:
@@ -73,12 +73,12 @@ def _folder_files(folder: Path) -> list[Path]:
                   and p.suffix.lower() in CASE_SUFFIXES + NDJSON_SUFFIXES)
 
 
-def _iter_records(inputs: Iterable[str | Path | Case | Mapping[str, Any]]) -> Iterator[_Record]:
+def iter_records(inputs: Iterable[str | Path | Case | Mapping[str, Any]]) -> Iterator[Record]:
     objects = 0
     for item in inputs:
         if isinstance(item, Case | Mapping):
             objects += 1
-            yield _Record(f"<case {objects}>", f"case-{objects}", data=item)
+            yield Record(f"<case {objects}>", f"case-{objects}", data=item)
         elif str(item) == "-":
             yield from _iter_ndjson(sys.stdin.buffer, "<stdin>", "stdin")
         elif Path(item).is_dir():
@@ -86,6 +86,9 @@ def _iter_records(inputs: Iterable[str | Path | Case | Mapping[str, Any]]) -> It
                 yield from _iter_path(path)
         else:
             yield from _iter_path(Path(item))
+
+
+_iter_records = iter_records  # the name tests/hostile uses
 
 
 def count_records(inputs: Iterable[str | Path | Case | Mapping[str, Any]]) -> int | None:

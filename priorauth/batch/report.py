@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import stat
 import tempfile
 import time
@@ -65,10 +64,16 @@ class RecordResult:
     """Why an ``invalid`` record is invalid: field paths and messages (values never kept)."""
     unmet: tuple[Unmet, ...] = ()
     """For ``criteria-not-met``: the criteria not met or unknown."""
+    reason: str | None = None
+    """Why a ``criteria-not-met`` record is so (no policy applies, or how many criteria)."""
     error: str | None = None
     seconds: float = 0.0
     warnings: tuple[str, ...] = ()
     """Field paths of record warnings (see ``priorauth validate`` for the messages)."""
+    template: str | None = None
+    """The template the letter was laid out with."""
+    policy: str | None = None
+    """The id of the payer policy the case was checked against."""
 
     @property
     def ok(self) -> bool:
@@ -87,6 +92,12 @@ class RecordResult:
             data["problems"] = [p.to_dict() for p in self.problems]
         if self.unmet:
             data["criteria"] = [u.to_dict() for u in self.unmet]
+        if self.reason:
+            data["reason"] = self.reason
+        if self.template:
+            data["template"] = self.template
+        if self.policy:
+            data["policy"] = self.policy
         if self.error:
             data["error"] = self.error
         if self.warnings:
@@ -104,11 +115,20 @@ class BatchSummary:
     pages: int = 0
     seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+    templates: set[str] = field(default_factory=set)
+    """Templates the letters were laid out with."""
+    policies: set[str] = field(default_factory=set)
+    """Payer policies the cases were checked against."""
+    warnings: int = 0
+    """Records with warnings."""
 
     def add(self, result: RecordResult) -> None:
         self.counts[result.status] += 1
         self.resumed += result.resumed
         self.pages += result.pages or 0
+        self.templates.update([result.template] if result.template else [])
+        self.policies.update([result.policy] if result.policy else [])
+        self.warnings += bool(result.warnings)
         self.seconds = time.perf_counter() - self.started
 
     @property
@@ -129,7 +149,9 @@ class BatchSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {"records": self.total, **self.counts, "resumed": self.resumed,
-                "pages": self.pages, "seconds": round(self.seconds, 3)}
+                "pages": self.pages, "seconds": round(self.seconds, 3),
+                "with_warnings": self.warnings, "templates_used": sorted(self.templates),
+                "policies_used": sorted(self.policies)}
 
 
 # --- the policy check hook -------------------------------------------------------------------
@@ -175,7 +197,7 @@ class ReportWriter:
             ensure_dir(folder)
             # Another batch may be writing this report right now: its temporary file is its
             # own (a unique name), never deleted here.
-            fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+            fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".report.part",
                                         dir=folder)
             os.fchmod(fd, FILE_MODE)
             self._temp = Path(temp)
@@ -215,9 +237,4 @@ def _special(path: Path) -> bool:
     if stat.S_ISDIR(mode):
         raise OutputError(f"--report {path} is a folder; give the name of a file to write")
     return not stat.S_ISREG(mode)
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob wildcards escaped."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
 

@@ -7,7 +7,6 @@ terminal, the failed records (field paths and messages, never values), one summa
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import sys
 import time
@@ -80,6 +79,8 @@ def _describe(result: RecordResult) -> list[str]:
                   + (f" (line {p.line})" if p.line is not None else "") for p in result.problems]
         return lines
     if result.status == "criteria-not-met":
+        if result.reason and any(u.id == "policy" for u in result.unmet):
+            return [f"{head}: {result.reason}"]
         return [f"{head}: " + ", ".join(f"{u.id} ({u.verdict})" for u in result.unmet)]
     return [f"{head}: {result.error}"]
 
@@ -118,11 +119,19 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
     Exit 0 when every record was rendered, 1 when some were invalid, did not meet the
     criteria or failed, 2 on a usage error.
     """
-    from priorauth.batch import BatchSummary, ReportWriter, count_records, render_many
+    from priorauth.batch import (
+        BatchSummary,
+        ReportWriter,
+        count_records,
+        default_jobs,
+        render_many,
+    )
     from priorauth.letter.templates import env_templates_dirs
 
     if sum(str(p) == "-" for p in inputs) > 1:
         raise click.UsageError("'-' (stdin) can be given only once")
+    if report_path is not None:
+        _check_report_path(report_path, outdir)
     dirs = [*templates_dirs, *env_templates_dirs()]
     try:
         report = ReportWriter(report_path) if report_path is not None else None
@@ -131,7 +140,7 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
                                  param_hint="--report") from None
     total = count_records(inputs)
     if jobs is None:  # small batches do not pay for workers they cannot use
-        jobs = max(1, min(os.cpu_count() or 1, total if total is not None else os.cpu_count() or 1))
+        jobs = default_jobs(total)
     bar = ProgressBar(total, sys.stderr, enabled=not quiet and sys.stderr.isatty())
     summary = BatchSummary()
     settings = {"priorauth": __version__, "template": template or "by letter kind",
@@ -197,3 +206,19 @@ class _Terminated(BaseException):
 
 def _terminate(signum: int, frame: object) -> None:
     raise _Terminated()
+
+
+def _check_report_path(report: Path, outdir: Path) -> None:
+    """A report inside the output folder must not take a name the batch writes (a PDF, the
+    manifest, the lock): the batch would overwrite it, or clean it up as a leftover."""
+    from priorauth.batch.manifest import LOCK_NAME, MANIFEST_NAME
+
+    if str(report) == "-":
+        return
+    try:
+        inside = report.resolve().parent == outdir.resolve()
+    except OSError:
+        return
+    if inside and (report.suffix.lower() == ".pdf" or report.name in (MANIFEST_NAME, LOCK_NAME)):
+        raise click.BadParameter(f"{report.name} is a name the batch itself writes in {outdir}; "
+                                 "choose another name (e.g. report.json)", param_hint="--report")

@@ -19,8 +19,8 @@ import yaml
 from click.testing import CliRunner
 
 from priorauth.batch import MANIFEST_NAME, BatchError, RecordResult, Unmet, render_many
-from priorauth.batch.inputs import _safe_stem
-from priorauth.batch.manifest import _Names
+from priorauth.batch.inputs import safe_stem
+from priorauth.batch.manifest import OutputNames
 from priorauth.cli import main
 from tests.conftest import REPO, SAMPLES
 
@@ -28,7 +28,7 @@ PRIORAUTH = [sys.executable, "-m", "priorauth"]
 # The resume tests pin the "code + templates + reference data" part of the input hash: other
 # work in a shared tree may edit a template between two runs, which (rightly) forces a re-render.
 PINNED = [sys.executable, "-c", "import sys, priorauth.batch as b, priorauth.cli as c; "
-          "b._fingerprint = lambda *a: b'pinned'; sys.argv[0] = 'priorauth'; c.main()"]
+          "b.fingerprint = lambda *a: b'pinned'; sys.argv[0] = 'priorauth'; c.main()"]
 SAMPLE = SAMPLES / "chronic-migraine-with-aura.yaml"
 INVALID = SAMPLES / "invalid-case.yaml"
 
@@ -58,7 +58,7 @@ def phi(data: dict[str, Any]) -> list[str]:
 
 @pytest.fixture
 def pinned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("priorauth.batch._fingerprint", lambda *a: b"pinned")
+    monkeypatch.setattr("priorauth.batch.fingerprint", lambda *a: b"pinned")
 
 
 def test_batch_samples_folder(tmp_path: Path, pinned: None) -> None:
@@ -141,22 +141,22 @@ def test_names_are_safe_stable_and_unique(tmp_path: Path) -> None:
 
 
 def test_safe_stem_and_names() -> None:
-    assert _safe_stem("../../etc/passwd") == "etc_passwd"
-    assert _safe_stem("..") == "case"
-    assert _safe_stem("Jane Doe (DOB 1980)") == "Jane_Doe_DOB_1980_"
-    assert _safe_stem("x" * 200) == "x" * 64
-    names = _Names()
+    assert safe_stem("../../etc/passwd") == "etc_passwd"
+    assert safe_stem("..") == "case"
+    assert safe_stem("Jane Doe (DOB 1980)") == "Jane_Doe_DOB_1980_"
+    assert safe_stem("x" * 200) == "x" * 64
+    names = OutputNames()
     assert [names.claim(s) for s in ("a", "A", "a", "a-2")] == \
         ["a.pdf", "A-2.pdf", "a-3.pdf", "a-2-2.pdf"]
 
 
 def test_fingerprint_covers_settings_templates_and_code() -> None:
-    from priorauth.batch import _fingerprint
+    from priorauth.batch import fingerprint
     from priorauth.letter.render import Renderer
 
-    renderer = Renderer()
-    assert _fingerprint(renderer, "a") == _fingerprint(renderer, "a")
-    assert _fingerprint(renderer, "a") != _fingerprint(renderer, "b")
+    folders = Renderer().search_path
+    assert fingerprint(folders, "a") == fingerprint(folders, "a")
+    assert fingerprint(folders, "a") != fingerprint(folders, "b")
 
 
 def test_resume_rerenders_changed_input(tmp_path: Path, pinned: None) -> None:
@@ -332,3 +332,27 @@ def test_workers_are_recycled(tmp_path: Path) -> None:
     results = list(render_many(inputs, tmp_path, jobs=2, checker=None, recycle_after=1))
     assert [(r.id, r.status) for r in results] == [(f"r-{i}", "rendered") for i in range(5)]
     assert all(page_count(r.output) == r.pages for r in results if r.output)
+
+
+def test_strict_refuses_a_case_no_policy_applies_to_with_the_reason(tmp_path: Path) -> None:
+    from priorauth.errors import NO_POLICY_MESSAGE
+
+    case = tmp_path / "no-policy.yaml"
+    case.write_text(yaml.safe_dump(sample(id="no-policy",
+                                          diagnoses=[{"code": "G89.4", "primary": True}])),
+                    "utf-8")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["batch", str(case), str(SAMPLE), "-o",
+                                       str(tmp_path / "out"), "--strict", "--report",
+                                       str(report)])
+    assert result.exit_code == 1, result.output
+    records = json.loads(report.read_text())["records"]
+    assert [(r["id"], r["status"]) for r in records] == [
+        ("no-policy", "criteria-not-met"), ("sample-cm-aura", "rendered")]
+    assert records[0]["reason"] == NO_POLICY_MESSAGE and "output" not in records[0]
+    assert f"no-policy): criteria-not-met: {NO_POLICY_MESSAGE}" in result.output
+    assert [p.name for p in (tmp_path / "out").glob("*.pdf")] == ["sample-cm-aura.pdf"]
+    fails = list(render_many([SAMPLES / "fails-criteria.yaml"], tmp_path / "f", jobs=1,
+                             strict=True))
+    assert fails[0].status == "criteria-not-met" and fails[0].output is None
+    assert fails[0].reason and "not met or unknown" in fails[0].reason
