@@ -173,7 +173,9 @@ def policy_checker(case: Case, context: Any) -> list[Unmet]:
     if report is None:
         return [NO_POLICY]
     return [Unmet(str(r.id), str(getattr(r.verdict, "value", r.verdict)), str(r.label))
-            for r in report.unmet]
+            for r in report.unmet] + [
+        Unmet(f"denial.{s.code}", "not answered", f"{s.label}: fill {s.field}")
+        for s in getattr(context, "appeal_status", ()) if not s.ok]
 
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from priorauth.case.appeal import StatedReasons
 from priorauth.case.fields import (
     CPT,
     HCPCS,
@@ -150,6 +151,9 @@ class Denial(Model):
         default_factory=list, max_length=20,
         description="Point-by-point answers written by the clinician (printed in order).",
     )
+    reasons: StatedReasons = Field(
+        default_factory=list, description="The notice's reasons by code, each with the "
+        "clinician's answers to its checklist (`priorauth check` lists what is open).")
 
 
 class Letter(Model):

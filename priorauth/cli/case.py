@@ -62,8 +62,9 @@ def _list_policies(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 def check(case: Path, policy_id: str | None, brief: bool) -> None:
     """Checklist: is each criterion of the payer policy met, not met or unknown, and why.
 
-    Exit 0 when every criterion is met, 1 otherwise, 2 for invalid input or when no policy
-    applies to the diagnoses (name one with --policy).
+    Exit 0 when every criterion is met (and, for an appeal, every stated denial reason is
+    answered), 1 otherwise, 2 for invalid input or when no policy applies to the diagnoses
+    (name one with --policy).
     """
     from priorauth.letter.pipeline import LetterPipeline
     from priorauth.policy.checks import report_lines
@@ -72,9 +73,15 @@ def check(case: Path, policy_id: str | None, brief: bool) -> None:
     if prepared.check is None:
         fail(str(prepared.no_policy))
     colours = {"met": "green", "not met": "red", "unknown": "yellow"}
-    for line, verdict in report_lines(prepared.check, details=not brief):
+    lines = report_lines(prepared.check, details=not brief)
+    if prepared.context.appeal_status:
+        from priorauth.case.appeal import report_lines as appeal_lines
+
+        lines += appeal_lines(prepared.context.appeal_status)
+    for line, verdict in lines:
         click.secho(line, fg=colours.get(verdict or ""))
-    sys.exit(ExitCode.OK if prepared.check.all_met else ExitCode.NOT_MET)
+    sys.exit(ExitCode.OK if prepared.check.all_met and not prepared.unanswered
+             else ExitCode.NOT_MET)
 
 
 @click.command()

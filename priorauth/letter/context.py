@@ -10,7 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from priorauth.case.appeal import ReasonStatus, appeal_report
 from priorauth.case.model import Case, PriorTherapy, Role
+from priorauth.letter.appeal import ReasonSection, reason_sections
 from priorauth.letter.filters import weeks_between
 from priorauth.policy.checks import CheckReport, check_case, choose_policy
 from priorauth.policy.spec import Policy
@@ -71,6 +73,10 @@ class LetterContext:
     severity_statement: str | None = None
     check: CheckReport | None = None
     """The full checklist behind ``criteria`` (None when no policy applies to the diagnosis)."""
+    appeal: list[ReasonSection] = field(default_factory=list)
+    """An appeal's stated reasons, each with the clinician's answers and any certification."""
+    appeal_status: list[ReasonStatus] = field(default_factory=list)
+    """Each stated reason answered or not (what ``check`` reports)."""
 
 
 def therapy_class(therapy: PriorTherapy) -> str:
@@ -152,6 +158,8 @@ def context_for(case: Case, report: CheckReport | None) -> LetterContext:
         severity=report.severity if report else None,
         severity_statement=report.severity_statement if report else None,
         check=report,
+        appeal=reason_sections(case),
+        appeal_status=appeal_report(case.letter.denial.reasons) if case.letter.denial else [],
     )
 
 

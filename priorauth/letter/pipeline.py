@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from priorauth.case.appeal import ReasonStatus
 from priorauth.case.model import Case
 from priorauth.errors import NO_POLICY_MESSAGE, ExitCode, Problem, RenderError
 from priorauth.letter.context import LetterContext, context_for
@@ -66,14 +67,30 @@ class Prepared:
     def policy_id(self) -> str | None:
         return self.check.policy.id if self.check is not None else None
 
+    @property
+    def unanswered(self) -> tuple[ReasonStatus, ...]:
+        """An appeal's stated reasons with a checklist point the clinician has not answered."""
+        return tuple(s for s in self.context.appeal_status if not s.ok)
+
     def refusal(self) -> Refusal | None:
-        """What ``--strict`` says: no policy is invalid input (exit 2), unmet criteria exit 1."""
+        """What ``--strict`` says: no policy is invalid input (exit 2), unmet criteria or an
+        unanswered denial reason exit 1."""
         if self.check is None:
             return Refusal(NO_POLICY_MESSAGE, ExitCode.INVALID)
         if self.unmet:
             return Refusal(f"{len(self.unmet)} criteria of policy {self.check.policy.id} not "
                            "met or unknown", ExitCode.NOT_MET)
+        if self.unanswered:
+            return Refusal(unanswered_message(self.unanswered), ExitCode.NOT_MET)
         return None
+
+
+def unanswered_message(unanswered: Sequence[ReasonStatus]) -> str:
+    """'1 stated denial reason not answered: investigational (fill ...)' — codes and field
+    paths only, never a record value."""
+    count = len(unanswered)
+    return (f"{count} stated denial reason{'s' if count != 1 else ''} not answered: "
+            + "; ".join(f"{s.code} (fill {s.field})" for s in unanswered))
 
 
 @dataclass(frozen=True)
@@ -91,11 +108,13 @@ class LetterResult:
     unmet: tuple[CriterionResult, ...]
     no_policy: str | None
     warnings: tuple[Problem, ...]
+    unanswered: tuple[ReasonStatus, ...] = ()
+    """An appeal's stated reasons not fully answered (the letter prints only the answers)."""
 
     @property
     def all_met(self) -> bool:
-        """A policy applies and every criterion is met."""
-        return self.no_policy is None and not self.unmet
+        """A policy applies, every criterion is met and every stated denial reason answered."""
+        return self.no_policy is None and not self.unmet and not self.unanswered
 
 
 class LetterPipeline:
@@ -155,7 +174,7 @@ class LetterPipeline:
         except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: never let it out
             raise RenderError(f"the letter refers to something it may not load: {exc}") from None
         return LetterResult(data, fmt, pages, template, prepared.policy_id, prepared.unmet,
-                            prepared.no_policy, prepared.warnings)
+                            prepared.no_policy, prepared.warnings, prepared.unanswered)
 
     def render(self, case: Case, *, fmt: Format = "pdf", pdf_a: bool = True,
                tagged: bool = False, fax_cover: bool = False) -> LetterResult:
