@@ -105,7 +105,12 @@ def _reason(unmet: Sequence[Unmet], no_policy: str | None, policy_id: str | None
     if no_policy is not None and any(u.label == NO_POLICY_MESSAGE for u in unmet):
         return no_policy
     where = f" of policy {policy_id}" if policy_id else ""
-    return f"{len(unmet)} criteria{where} not met or unknown"
+    denial = sum(u.id.startswith("denial.") for u in unmet)
+    criteria = len(unmet) - denial
+    parts = [f"{criteria} criteria{where} not met or unknown"] if criteria else []
+    if denial:
+        parts.append(f"{denial} stated denial reason{'s' if denial != 1 else ''} not answered")
+    return "; ".join(parts)
 
 
 _cached: tuple[_Options, _Worker] | None = None

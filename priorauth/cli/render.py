@@ -86,10 +86,16 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
             detail = f": {unmet.summary}" if reveal else ""
             click.secho(f"  [{unmet.verdict.value}] {unmet.label}{detail}", err=True,
                         fg="yellow")
+    if prepared.unanswered:
+        from priorauth.letter.pipeline import unanswered_message
+
+        click.secho(f"{unanswered_message(prepared.unanswered)} (the letter prints only the "
+                    "answers given; `priorauth check` lists the open points)", err=True,
+                    fg="yellow")
     refusal = prepared.refusal() if strict else None
     if refusal is not None:
-        if refusal.exit_code is ExitCode.INVALID:
-            fail(f"--strict: {refusal.reason}")
+        if refusal.exit_code is ExitCode.INVALID or not prepared.unmet:
+            fail(f"--strict: {refusal.reason}", refusal.exit_code)
         fail("--strict: not rendering a case that does not meet the policy", refusal.exit_code)
     result = pipeline.produce(prepared, fmt="html" if as_html else "pdf", pdf_a=pdf_a,
                               tagged=tagged, fax_cover=fax_cover)
