@@ -20,7 +20,7 @@ from priorauth.reference.evidence import EvidenceEntry, entries
 @dataclass(frozen=True)
 class AnsweredPoint:
     point: str
-    """The checklist point (our wording, from denial-reasons.yaml)."""
+    """The checklist point's heading (our wording, from denial-reasons.yaml)."""
     answer: Answer
     """The clinician's answer, printed as written."""
 
@@ -70,7 +70,7 @@ def reason_sections(case: Case) -> list[ReasonSection]:
         by_item = {a.item: a for a in reason.answers}
         sections.append(ReasonSection(
             code=reason.code, label=spec.label, stated=reason.stated,
-            points=[AnsweredPoint(i.text, by_item[i.id]) for i in spec.checklist
+            points=[AnsweredPoint(i.heading, by_item[i.id]) for i in spec.checklist
                     if i.id in by_item],
             open_points=[i.id for i in spec.checklist if i.id not in by_item],
             certification=_certification(reason)))

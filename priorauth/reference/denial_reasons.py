@@ -24,7 +24,10 @@ STANDARD_THERAPIES = ("not_effective", "not_appropriate", "no_more_beneficial")
 @dataclass(frozen=True)
 class ChecklistItem:
     id: str
+    heading: str
+    """Printed in the letter above the clinician's answer."""
     text: str
+    """What the answer must show (``check`` prints it)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,12 @@ def build_reasons(data: Mapping[str, Any]) -> dict[str, ReasonSpec]:
         missing = [n for n in ("label", "basis", "checklist", "cite") if not spec.get(n)]
         if missing:
             raise ReferenceDataError(f"{REASONS_FILE}: {key}: missing {', '.join(missing)}")
-        items = tuple(ChecklistItem(str(i["id"]), _text(i["text"])) for i in spec["checklist"])
+        try:
+            items = tuple(ChecklistItem(str(i["id"]), _text(i["heading"]), _text(i["text"]))
+                          for i in spec["checklist"])
+        except (KeyError, TypeError) as exc:
+            raise ReferenceDataError(f"{REASONS_FILE}: {key}: each checklist item needs id, "
+                                     "heading and text") from exc
         if len({i.id for i in items}) != len(items):
             raise ReferenceDataError(f"{REASONS_FILE}: {key}: checklist ids repeat")
         cert_id = spec.get("certification")

@@ -85,3 +85,27 @@ def test_template_text_matches_golden(template: str, kind: LetterKind,
     assert text == golden.read_text(encoding="utf-8"), (
         f"{golden.name} differs: if the change is intended, run "
         "`python -m pytest tests/letter/test_golden.py --update-golden` and review the diff")
+
+
+GOLDEN_SAMPLES = ["appeal-investigational"]
+"""Samples whose whole letter text is kept as a golden (the sample-case goldens above cover each
+template; these cover sections the synthetic sample case does not fill)."""
+
+
+@pytest.mark.parametrize("name", GOLDEN_SAMPLES)
+def test_sample_text_matches_golden(name: str, update_golden: bool) -> None:
+    from tests.conftest import SAMPLES
+
+    case = priorauth.load_case(SAMPLES / f"{name}.yaml")
+    parser = _Text()
+    parser.feed(Renderer().html(case))
+    text = parser.text()
+    assert "None" not in text.split() and "{{" not in text
+    golden = LETTERS / f"sample.{name}.txt"
+    if update_golden or not golden.exists():
+        golden.write_text(text, encoding="utf-8")
+        if not update_golden:
+            pytest.fail(f"{golden.name} was missing and has been written: review and commit it")
+    assert text == golden.read_text(encoding="utf-8"), (
+        f"{golden.name} differs: if the change is intended, run "
+        "`python -m pytest tests/letter/test_golden.py --update-golden` and review the diff")

@@ -24,6 +24,7 @@ def test_every_reason_the_issue_names_is_there() -> None:
 def test_each_reason_has_a_checklist_cite_and_basis(code: str) -> None:
     spec = denial_reasons.get(code)
     assert spec.checklist and all(item.text.endswith(".") for item in spec.checklist)
+    assert all(item.heading and not item.heading.endswith(".") for item in spec.checklist)
     assert len({item.id for item in spec.checklist}) == len(spec.checklist)
     assert spec.cite
     assert "29 CFR 2560.503-1(g)(1)" in spec.basis
@@ -53,14 +54,18 @@ def _data() -> dict[str, Any]:
     return {key: dict(value) for key, value in load_yaml("denial-reasons.yaml").items()}
 
 
-@pytest.mark.parametrize("breakage", ["no checklist", "repeated id", "unknown certification",
+@pytest.mark.parametrize("breakage", ["no checklist", "repeated id", "no heading",
+                                      "unknown certification",
                                       "certification without an element"])
 def test_broken_data_is_reference_data_error(breakage: str) -> None:
     data = _data()
     if breakage == "no checklist":
         data["coding"].pop("checklist")
     elif breakage == "repeated id":
-        data["coding"]["checklist"] = [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]
+        data["coding"]["checklist"] = [{"id": "a", "heading": "A", "text": "x"},
+                                       {"id": "a", "heading": "A", "text": "y"}]
+    elif breakage == "no heading":
+        data["coding"]["checklist"] = [{"id": "a", "text": "x"}]
     elif breakage == "unknown certification":
         data["coding"]["certification"] = "nowhere"
     else:
