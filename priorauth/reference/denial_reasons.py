@@ -131,4 +131,4 @@ def check_code(code: str) -> str:
         return code
     close = difflib.get_close_matches(code, list(reasons()), n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"use one of {', '.join(reasons())}"
-    raise ValueError(f"'{code}' is not a known denial reason; {hint}")
+    raise ValueError(f"is not a known denial reason; {hint}")  # never the value: it may be PHI
