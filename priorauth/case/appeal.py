@@ -86,7 +86,9 @@ class StatedReason(_Part):
                                          "site_of_care or out_of_network.")
     stated: Text | None = Field(default=None,
                                 description="This reason in the notice's own words.")
-    answers: list[Answer] = Field(default_factory=list, max_length=10)
+    answers: list[Answer] = Field(
+        default_factory=list, max_length=10,
+        description="The clinician's answer to each checklist point (printed in the data order).")
     certification: Certification | None = Field(
         default=None, description="External-review certification (investigational only).")
 

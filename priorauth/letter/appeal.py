@@ -28,10 +28,15 @@ class AnsweredPoint:
 @dataclass(frozen=True)
 class CertificationView:
     spec: CertificationSpec
+    """The statute: its name, scope, source and the wording of each element."""
     given: Certification
+    """What the physician certified, as the case records it."""
     condition: str
+    """The statute's wording for the condition the physician chose."""
     standard_therapies: str
+    """The statute's wording for the ground about standard therapies the physician chose."""
     evidence: list[EvidenceEntry]
+    """Every document the physician relies on, in the case's order."""
 
     @property
     def negative(self) -> list[EvidenceEntry]:
@@ -41,12 +46,17 @@ class CertificationView:
 @dataclass(frozen=True)
 class ReasonSection:
     code: str
+    """The reason's code, e.g. 'investigational'."""
     label: str
+    """The reason's label, e.g. 'Experimental or investigational'."""
     stated: str | None
+    """This reason in the notice's own words, if the case gives them."""
     points: list[AnsweredPoint]
+    """The answered checklist points, in the data file's order."""
     open_points: list[str]
     """Checklist points without an answer (``check`` reports them; the letter omits them)."""
     certification: CertificationView | None
+    """The external-review certification (an investigational reason only)."""
 
 
 def _certification(reason: StatedReason) -> CertificationView | None:
