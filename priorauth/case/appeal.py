@@ -161,15 +161,17 @@ def appeal_report(reasons: Sequence[Any]) -> list[ReasonStatus]:
     return report
 
 
-def report_lines(statuses: Sequence[ReasonStatus]) -> list[tuple[str, str | None]]:
-    """``check``'s lines for an appeal: each reason answered / not answered, the field to fill."""
+def report_lines(statuses: Sequence[ReasonStatus], *,
+                 details: bool = True) -> list[tuple[str, str | None]]:
+    """``check``'s lines for an appeal: each reason answered / not answered, the field to fill
+    (``details``: every checklist point with its mark, as ``check`` prints without --brief)."""
     lines: list[tuple[str, str | None]] = [("Appeal: the denial's stated reasons", None)]
     for status in statuses:
         verdict = "answered" if status.ok else "not answered"
         lines.append((f"  [{verdict}] {status.label} ({status.code})",
                       "met" if status.ok else "not met"))
         spec = denial_reasons.get(status.code)
-        for item in spec.checklist:
+        for item in spec.checklist if details else ():
             mark = "+" if item.id in status.answered else "-"
             lines.append((f"        {mark} {item.id}: {item.text}", None))
         if status.missing:

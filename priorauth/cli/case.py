@@ -77,7 +77,7 @@ def check(case: Path, policy_id: str | None, brief: bool) -> None:
     if prepared.context.appeal_status:
         from priorauth.case.appeal import report_lines as appeal_lines
 
-        lines += appeal_lines(prepared.context.appeal_status)
+        lines += appeal_lines(prepared.context.appeal_status, details=not brief)
     for line, verdict in lines:
         click.secho(line, fg=colours.get(verdict or ""))
     sys.exit(ExitCode.OK if prepared.check.all_met and not prepared.unanswered

@@ -139,3 +139,19 @@ def test_the_api_raises_the_same_refusal(sample_data: Data) -> None:
     with pytest.raises(CaseInvalid) as info:
         priorauth.parse_case(data)
     assert info.value.problems[0].path == "letter.denial.reasons[0].certification.evidence"
+
+
+def test_brief_lines_keep_the_verdict_and_the_field(sample_data: Data) -> None:
+    data = _investigational(sample_data)
+    data["letter"]["denial"]["reasons"][1]["answers"].pop()
+    case = case_from_data(data, source="s.yaml")
+    assert case.letter.denial is not None
+    lines = [line for line, _ in report_lines(appeal_report(case.letter.denial.reasons),
+                                              details=False)]
+    assert lines == [
+        "Appeal: the denial's stated reasons",
+        "  [answered] Experimental or investigational (investigational)",
+        "  [not answered] Step therapy not met (step_therapy)",
+        "      fill letter.denial.reasons[1].answers: add {item: adequacy, response: ...}",
+        "      cite from: prior_therapies",
+        "Appeal: 1 of 2 stated reasons answered"]
