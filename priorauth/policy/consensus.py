@@ -22,8 +22,11 @@ from priorauth.policy.spec import Criterion
 from priorauth.reference.regimens import RACEMIC, StudyRegimen, indications, regimens
 
 KINDS = ("budapest", "regimen_in", "documented")
-DOCUMENTABLE = ("facility.setting", "facility.name", "requested.monitoring",
-                "requested.positive_response", "requested.schedule", "screening.date")
+DOCUMENTABLE = {
+    "facility.setting": "Site of care", "facility.name": "Facility",
+    "requested.monitoring": "Monitoring", "requested.positive_response": "Positive response",
+    "requested.schedule": "Schedule"}
+"""Fields a ``documented`` criterion may name, with the label the letter prints beside each."""
 _RANK = {Verdict.met: 2, Verdict.unknown: 1, Verdict.not_met: 0}
 
 
@@ -156,6 +159,11 @@ def _budapest_result(case: Case, criterion: Criterion) -> CriterionResult:
     return _result(criterion, verdict, summary, facts)
 
 
+def documented_values(case: Case, criterion: Criterion) -> tuple[tuple[str, Any], ...]:
+    """(label, value or None) for each field of a ``documented`` criterion, for the letter."""
+    return tuple((DOCUMENTABLE[path], _value(case, path)) for path in criterion.spec["fields"])
+
+
 def _value(case: Case, path: str) -> Any:
     value: Any = case
     for name in path.split("."):
@@ -166,12 +174,13 @@ def _value(case: Case, path: str) -> Any:
 def _documented_result(case: Case, criterion: Criterion) -> CriterionResult:
     fields: tuple[str, ...] = criterion.spec["fields"]
     missing = [path for path in fields if _value(case, path) in (None, "")]
-    facts = [Fact(f"{path}: {'not recorded' if path in missing else 'recorded'}",
-                  None if path in missing else True) for path in fields]
+    facts = [Fact(f"{DOCUMENTABLE[path]}: not stated (fill {path})", None) if path in missing
+             else Fact(f"{DOCUMENTABLE[path]}: stated", True) for path in fields]
     if missing:
-        return _result(criterion, Verdict.unknown, "not recorded; fill " + ", ".join(missing),
+        return _result(criterion, Verdict.unknown, "not stated; fill " + ", ".join(missing),
                        facts)
-    return _result(criterion, Verdict.met, "recorded: " + ", ".join(fields), facts)
+    return _result(criterion, Verdict.met, "stated: " + ", ".join(
+        DOCUMENTABLE[path].lower() for path in fields), facts)
 
 
 def _result(criterion: Criterion, verdict: Verdict, summary: str,
