@@ -35,8 +35,9 @@ def _regimen(raw: Any, where: str) -> StudyRegimen:
     if not isinstance(raw, dict):
         raise ReferenceDataError(f"ketamine-regimens.yaml: {where}: must be a mapping")
     try:
-        regimen = StudyRegimen(**{key: (" ".join(value.split()) if isinstance(value, str)
-                                        else value) for key, value in raw.items()})
+        fields: dict[str, Any] = {key: (" ".join(value.split()) if isinstance(value, str)
+                                        else value) for key, value in raw.items()}
+        regimen = StudyRegimen(**fields)
     except TypeError as exc:
         raise ReferenceDataError(f"ketamine-regimens.yaml: {where}: {exc}") from None
     shape_ok = (regimen.days is not None if regimen.continuous
