@@ -351,7 +351,7 @@ class Case(Model):
     prior_therapies: Annotated[list[PriorTherapy], Field(min_length=1, max_length=MAX_THERAPIES)]
     requested: Requested
     screening: Screening = Field(default_factory=Screening)
-    crps: CRPSCriteria | None = Field(default=None, description="Budapest criteria (case/crps.py).")
+    crps: CRPSCriteria | None = Field(default=None, description="Budapest CRPS criteria.")
     rationale: Text
     evidence: list[EvidenceId] = Field(
         default_factory=list, max_length=30, description="Ids from `priorauth evidence list`."

@@ -17,7 +17,7 @@ from priorauth.policy.checks import CheckReport, CriterionResult, check_case, ch
 from priorauth.policy.consensus import Comparison, compare_all, documented_values
 from priorauth.policy.spec import Policy
 from priorauth.reference import catalogue, icd, load_yaml
-from priorauth.reference.evidence import cite
+from priorauth.reference.evidence import CitedEvidence, cite
 
 ROLE_ORDER = [Role.preventive, Role.maintenance, Role.acute, Role.procedure, Role.rehabilitation]
 UNKNOWN_CLASS = "Class not recorded"
@@ -90,7 +90,7 @@ class LetterContext:
     """The Budapest CRPS criteria applied to ``case.crps`` (None when the case has no crps:)."""
     consensus: list[ConsensusPoint] = field(default_factory=list)
     """The policy's consensus-guideline points, met or not (empty when it names none)."""
-    consensus_evidence: Any = None
+    consensus_evidence: CitedEvidence | None = None
     """The citation of the guideline the consensus points follow."""
 
 

@@ -37,9 +37,13 @@ class BudapestAssessment:
     """The criteria applied to one record: each part with its verdict and the fields to fill."""
 
     verdict: str
+    """'met', 'not met' or 'unknown'."""
     rows: tuple[CategoryRow, ...]
+    """The four categories, in the criteria's order."""
     symptoms: int
+    """Categories with a symptom reported (true)."""
     signs: int
+    """Categories with a sign at evaluation (true)."""
     min_symptoms: int
     min_signs: int
     parts: tuple[tuple[str, str, str], ...]
