@@ -21,10 +21,13 @@ CATEGORIES = ("sensory", "vasomotor", "sudomotor_edema", "motor_trophic")
 
 
 def _unknown_is_none(value: Any) -> Any:
-    """``unknown`` (as typed, any case) means the same as leaving the field out."""
+    """``unknown`` (any case) means the same as leaving the field out; anything but true, false
+    or unknown is refused (a finding typed as 1 or "yes" is not silently made true)."""
     if isinstance(value, str) and value.strip().casefold() == "unknown":
         return None
-    return value
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError("must be true, false or unknown")
 
 
 Finding = Annotated[bool | None, BeforeValidator(_unknown_is_none)]
