@@ -211,3 +211,15 @@ def test_migraine_letter_has_neither_section() -> None:
     case = priorauth.load_case(SAMPLES / "chronic-migraine-with-aura.yaml")
     text = letter_text(case)
     assert "Budapest" not in text and "point by point" not in text
+
+
+def test_peer_to_peer_summary_states_budapest_and_regimen() -> None:
+    data = copy.deepcopy(CRPS)
+    data["letter"]["kind"] = "peer_to_peer"
+    data["requested"]["sessions"] = 5
+    data["crps"]["no_better_diagnosis"] = "unknown"
+    text = " ".join(pdf_pages(priorauth.render_letter(case_from_data(data)).data))
+    assert "Budapest clinical criteria (10/30/2026): symptoms in 4 of 4 categories" in text
+    assert "no better diagnosis: not documented. Not every part established." in text
+    assert "Schwartzman 2009: differs: 5 infusions (trial: 10)" in text
+    assert "same regimen" not in text
