@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import priorauth
+from priorauth.case.parse import case_from_data
 from tests.conftest import SAMPLES
 
 TEXT = (SAMPLES / "crps.yaml").read_text("utf-8")
@@ -66,3 +67,30 @@ def test_record_text_in_the_tables_is_escaped(tail: str) -> None:
     html = priorauth.render_letter(case, fmt="html").data.decode("utf-8")
     assert "<img src=x" not in html and "<script>x" not in html
     assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 2
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+    | st.text(max_size=12) | st.sampled_from(["unknown", "UNKNOWN", " Unknown ", "true", "no"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                               max_size=3),
+    max_leaves=5)
+
+
+@given(JSON_VALUES)
+@settings(max_examples=80, deadline=None)
+def test_finding_parser_takes_only_true_false_unknown(value: object) -> None:
+    data = priorauth.parse_case(TEXT, format="yaml").model_dump(by_alias=True)
+    data["crps"]["vasomotor"]["sign"] = value
+    try:
+        case = case_from_data(data)
+    except priorauth.CaseInvalid as exc:
+        assert [p.path for p in exc.problems] == ["crps.vasomotor.sign"]
+        assert exc.problems[0].message == "must be true, false or unknown"
+        return
+    assert case.crps is not None
+    found = case.crps.vasomotor.sign
+    if isinstance(value, bool) or value is None:
+        assert found is value
+    else:
+        assert isinstance(value, str) and value.strip().casefold() == "unknown" and found is None
