@@ -119,7 +119,8 @@ def _regimen_result(case: Case, criterion: Criterion) -> CriterionResult:
         if item.verdict is Verdict.met:
             facts.append(Fact(f"{head}: matches", True))
             continue
-        notes = list(item.differences) + [f"{text}; fill {field}"
+        # A field to fill is named only where filling it could make the regimen match.
+        notes = list(item.differences) + [text if item.differences else f"{text}; fill {field}"
                                           for text, field in item.unknowns]
         word = "differs" if item.differences else "not compared in full"
         facts.append(Fact(f"{head}: {word}: " + "; ".join(notes),
@@ -130,7 +131,8 @@ def _regimen_result(case: Case, criterion: Criterion) -> CriterionResult:
     if best.verdict is Verdict.met:
         summary = f"matches the regimen studied in {best.study.name}"
     elif best.verdict is Verdict.unknown:
-        fields = sorted({field for c in comparisons for _, field in c.unknowns})
+        fields = sorted({field for c in comparisons if not c.differences
+                         for _, field in c.unknowns})
         summary = "cannot be compared in full; fill " + ", ".join(fields)
     else:
         summary = "departs from every regimen with published evidence: " + "; ".join(
@@ -179,8 +181,7 @@ def _documented_result(case: Case, criterion: Criterion) -> CriterionResult:
     if missing:
         return _result(criterion, Verdict.unknown, "not stated; fill " + ", ".join(missing),
                        facts)
-    return _result(criterion, Verdict.met, "stated: " + ", ".join(
-        DOCUMENTABLE[path].lower() for path in fields), facts)
+    return _result(criterion, Verdict.met, "stated", facts)
 
 
 def _result(criterion: Criterion, verdict: Verdict, summary: str,
