@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from priorauth.case.appeal import StatedReasons
+from priorauth.case.base import Model
+from priorauth.case.crps import CRPSCriteria
 from priorauth.case.fields import (
     CPT,
     HCPCS,
@@ -32,6 +34,7 @@ from priorauth.case.fields import (
     USState,
     ZIPCode,
 )
+from priorauth.case.regimen import Regimen
 from priorauth.errors import FieldProblems
 from priorauth.reference import evidence as _evidence
 from priorauth.reference import icd as _icd
@@ -44,30 +47,6 @@ MAX_CASE_TEXT = 200_000
 EARLIEST_DATE = dt.date(1900, 1, 1)
 LATEST_DATE = dt.date(2199, 12, 31)
 """Every date in a case must fall in this range: 0001-01-01 or 9999-12-31 is a typo."""
-
-
-class Model(BaseModel):
-    """Base for every part of a case: unknown fields are errors, text is trimmed, true/false
-    is never a number (``sessions: true`` is not 1 session)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        str_strip_whitespace=True,
-        coerce_numbers_to_str=True,
-        allow_inf_nan=False,
-        populate_by_name=True,
-        use_enum_values=False,
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _booleans_are_not_numbers(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            wrong = [(name, "must be a number, not true/false") for name, value in data.items()
-                     if isinstance(value, bool) and _numeric(cls, name)]
-            if wrong:
-                raise FieldProblems(wrong)
-        return data
 
 
 class LetterKind(StrEnum):
@@ -334,6 +313,9 @@ class Requested(Model):
     start: IsoDate | None = None
     codes: RequestCodes = Field(default_factory=RequestCodes)
     monitoring: Text | None = None
+    regimen: Regimen | None = Field(default=None, description="Rate and shape, in numbers.")
+    positive_response: Text | None = Field(
+        default=None, description="What the practice will count as a positive response.")
 
 
 class Screening(Model):
@@ -373,6 +355,7 @@ class Case(Model):
     prior_therapies: Annotated[list[PriorTherapy], Field(min_length=1, max_length=MAX_THERAPIES)]
     requested: Requested
     screening: Screening = Field(default_factory=Screening)
+    crps: CRPSCriteria | None = Field(default=None, description="Budapest CRPS criteria.")
     rationale: Text
     evidence: list[EvidenceId] = Field(
         default_factory=list, max_length=30, description="Ids from `priorauth evidence list`."
@@ -506,12 +489,3 @@ def record_date_problems(data: Any) -> list[tuple[str, str]]:
             # The DOB itself stays out of the message: messages are shown even with --redact.
             problems.append((path, "is before the patient's date of birth; check the year"))
     return problems
-
-
-def _numeric(model: type[BaseModel], name: str) -> bool:
-    """Whether field ``name`` takes a number and not a boolean."""
-    field = model.model_fields.get(name)
-    if field is None:
-        return False
-    kinds = set(typing.get_args(field.annotation)) | {field.annotation}
-    return bool(kinds & {int, float}) and bool not in kinds

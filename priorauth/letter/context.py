@@ -14,10 +14,12 @@ from priorauth.case.appeal import ReasonStatus, appeal_report
 from priorauth.case.model import Case, PriorTherapy, Role
 from priorauth.letter.appeal import ReasonSection, reason_sections
 from priorauth.letter.filters import weeks_between
-from priorauth.policy.checks import CheckReport, check_case, choose_policy
+from priorauth.policy.budapest import BudapestAssessment, assess_case
+from priorauth.policy.checks import CheckReport, CriterionResult, check_case, choose_policy
+from priorauth.policy.consensus import Comparison, compare_all, documented_values
 from priorauth.policy.spec import Policy
 from priorauth.reference import catalogue, icd, load_yaml
-from priorauth.reference.evidence import cite
+from priorauth.reference.evidence import CitedEvidence, cite
 
 ROLE_ORDER = [Role.preventive, Role.maintenance, Role.acute, Role.procedure, Role.rehabilitation]
 UNKNOWN_CLASS = "Class not recorded"
@@ -54,6 +56,19 @@ class CodeLine:
     description: str
 
 
+@dataclass(frozen=True)
+class ConsensusPoint:
+    """One point of the consensus guideline the letter addresses, whatever its verdict."""
+
+    id: str
+    kind: str
+    result: CriterionResult
+    comparisons: tuple[Comparison, ...] = ()
+    """For the regimen point: the request against each studied regimen."""
+    values: tuple[tuple[str, Any], ...] = ()
+    """For a ``documented`` point: (label, value as recorded or None) for each field."""
+
+
 @dataclass
 class LetterContext:
     """Derived facts; extended by the criteria checks (``criteria``, ``evidence``, ``severity``)."""
@@ -77,6 +92,12 @@ class LetterContext:
     """An appeal's stated reasons, each with the clinician's answers and any certification."""
     appeal_status: list[ReasonStatus] = field(default_factory=list)
     """Each stated reason answered or not (what ``check`` reports)."""
+    budapest: BudapestAssessment | None = None
+    """The Budapest CRPS criteria applied to ``case.crps`` (None when the case has no crps:)."""
+    consensus: list[ConsensusPoint] = field(default_factory=list)
+    """The policy's consensus-guideline points, met or not (empty when it names none)."""
+    consensus_evidence: CitedEvidence | None = None
+    """The citation of the guideline the consensus points follow."""
 
 
 def therapy_class(therapy: PriorTherapy) -> str:
@@ -160,7 +181,27 @@ def context_for(case: Case, report: CheckReport | None) -> LetterContext:
         check=report,
         appeal=reason_sections(case),
         appeal_status=appeal_report(case.letter.denial.reasons) if case.letter.denial else [],
+        budapest=assess_case(case),
+        consensus=consensus_points(case, report),
+        consensus_evidence=next(iter(cite([report.policy.consensus_evidence])), None)
+        if report and report.policy.consensus_evidence else None,
     )
+
+
+def consensus_points(case: Case, report: CheckReport | None) -> list[ConsensusPoint]:
+    """The checklist results the policy lists under ``consensus``, in its order."""
+    if report is None:
+        return []
+    kinds = {c.id: c for c in report.policy.criteria}
+    points = []
+    for point_id in report.policy.consensus:
+        criterion = kinds[point_id]
+        result = next(r for r in report.results if r.id == point_id)
+        comparisons = (compare_all(case, criterion.spec["indication"])
+                       if criterion.kind == "regimen_in" else ())
+        values = documented_values(case, criterion) if criterion.kind == "documented" else ()
+        points.append(ConsensusPoint(point_id, criterion.kind, result, comparisons, values))
+    return points
 
 
 def template_variables(case: Case, context: LetterContext) -> dict[str, Any]:

@@ -417,6 +417,10 @@ def evaluate(case: Case, criterion: Criterion, policy: Policy,
         return _request_codes(case, criterion)
     if kind == "any_of":
         return _any_of(case, criterion, policy, all_trials)
+    if kind in ("budapest", "regimen_in", "documented"):
+        from priorauth.policy import consensus  # imports this module: import when used
+
+        return consensus.evaluate(case, criterion)
     raise PolicyError(f"policy '{policy.id}': unknown criterion kind '{kind}'")  # pragma: no cover
 
 

@@ -10,6 +10,7 @@ A policy is a list of criteria, each a label plus exactly one *kind* (see ``docs
 - ``screening_clear: all | [field, ...]``
 - ``request_codes: {hcpcs: [J3490], cpt: ["96365"], ndc: required}``
 - ``any_of: [criterion, ...]`` (met when one is met)
+- ``budapest: clinical``, ``regimen_in: crps``, ``documented: [field, ...]`` (policy/consensus.py)
 
 plus the policy-wide ``adequate_trial`` rule and optional ``severity`` levels. Every mistake in a
 policy file is a :class:`PolicyError` naming the policy and the criterion, raised when it is loaded.
@@ -37,7 +38,8 @@ POLICY_PACKAGE = "priorauth.reference"
 POLICY_FOLDER = "policies"
 
 KINDS = ("diagnosis_in", "burden", "failed_classes", "failed_trial", "screening_clear",
-         "request_codes", "any_of")
+         "request_codes", "any_of", "budapest", "regimen_in", "documented")
+_CONSENSUS_KINDS = ("budapest", "regimen_in", "documented")  # parsed in policy/consensus.py
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
@@ -100,6 +102,9 @@ class Policy:
     evidence: tuple[str, ...] = ()
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    consensus: tuple[str, ...] = ()
+    """Criterion ids the letter prints point by point against ``consensus_evidence``."""
+    consensus_evidence: str | None = None
 
     def rule_for(self, class_id: str | None) -> TrialRule:
         """The adequate-trial rule for a class (class-specific rule, else the policy default)."""
@@ -234,6 +239,10 @@ class _Parser:
             spec["hcpcs"] = tuple(str(c) for c in body.get("hcpcs") or [])
             spec["cpt"] = tuple(str(c) for c in body.get("cpt") or [])
             spec["ndc"] = body.get("ndc") == "required"
+        elif kind in _CONSENSUS_KINDS:
+            from priorauth.policy import consensus  # imports this module: import when used
+
+            spec.update(consensus.parse(kind, body, lambda message: self.fail(where, message)))
         elif kind == "any_of":
             if not isinstance(body, list) or len(body) < 2:
                 raise self.fail(where, "any_of needs a list of at least 2 criteria")
@@ -306,11 +315,28 @@ class _Parser:
         for evidence_id in evidence_ids:
             if evidence_library.get(evidence_id) is None:
                 raise self.fail("evidence", f"'{evidence_id}' is not in the evidence library")
+        consensus_ids, consensus_evidence = self.consensus(data.get("consensus"), ids)
         return Policy(
+            consensus=consensus_ids, consensus_evidence=consensus_evidence,
             id=str(data["id"]), title=" ".join(str(data["title"]).split()),
             applies_to=tuple(str(p).upper() for p in data.get("applies_to") or []),
             criteria=criteria, adequate_trial=adequate, class_rules=class_rules,
             severity=tuple(levels), evidence=evidence_ids, source=source)
+
+    def consensus(self, body: Any, ids: list[str]) -> tuple[tuple[str, ...], str | None]:
+        """``consensus: {evidence: cohen-2018, points: [criterion ids]}``: the criteria the letter
+        prints point by point against that guideline, whatever their verdict."""
+        if body is None:
+            return (), None
+        if not isinstance(body, Mapping) or set(body) != {"evidence", "points"}:
+            raise self.fail("consensus", "needs 'evidence' (an evidence id) and 'points' (a list "
+                            "of criterion ids)")
+        if evidence_library.get(str(body["evidence"])) is None:
+            raise self.fail("consensus", f"'{body['evidence']}' is not in the evidence library")
+        points = body["points"]
+        if not isinstance(points, list) or not points or any(p not in ids for p in points):
+            raise self.fail("consensus", "points must list ids of this policy's criteria")
+        return tuple(str(p) for p in points), str(body["evidence"])
 
 
 def parse_policy(text: str, source: str) -> Policy:
