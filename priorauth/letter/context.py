@@ -13,6 +13,7 @@ from typing import Any
 from priorauth.case.model import Case, PriorTherapy, Role
 from priorauth.letter.filters import weeks_between
 from priorauth.policy.checks import CheckReport, check_case, choose_policy
+from priorauth.policy.deadlines import DeadlineReport, case_deadlines
 from priorauth.policy.spec import Policy
 from priorauth.reference import catalogue, icd, load_yaml
 from priorauth.reference.evidence import cite
@@ -71,6 +72,9 @@ class LetterContext:
     severity_statement: str | None = None
     check: CheckReport | None = None
     """The full checklist behind ``criteria`` (None when no policy applies to the diagnosis)."""
+    deadlines: DeadlineReport | None = None
+    """Appeal deadlines for the denial the letter answers, by ``payer.plan_type`` (None without
+    a denial); ``deadlines.lines`` are the lines the fax cover prints."""
 
 
 def therapy_class(therapy: PriorTherapy) -> str:
@@ -152,6 +156,7 @@ def context_for(case: Case, report: CheckReport | None) -> LetterContext:
         severity=report.severity if report else None,
         severity_statement=report.severity_statement if report else None,
         check=report,
+        deadlines=case_deadlines(case),
     )
 
 
