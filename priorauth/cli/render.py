@@ -40,6 +40,14 @@ from priorauth.errors import ExitCode
               help="Payer policy for the 'criteria addressed' section (default: by diagnosis).")
 @click.option("--pas", "pas_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the Da Vinci PAS Request Bundle (FHIR JSON, the letter inside).")
+@click.option("--track", "track_db", is_flag=False, flag_value="", default=None,
+              metavar="[PATH|URL]",
+              help="Record the letter in the tracking ledger (case id, kind, date, payer, "
+                   "SHA-256); optionally name the ledger (default: PRIORAUTH_TRACK_DB or the "
+                   "data folder).")
+@click.option("--channel", type=click.Choice(["fax", "portal", "mail", "email", "other"]),
+              help="With --track: how the letter goes out (default: fax with --fax-cover, "
+                   "else other).")
 @click.option("--strict", is_flag=True,
               help="Refuse to render when a criterion is not met or unknown (exit 1) or when "
                    "no policy applies (exit 2).")
@@ -47,7 +55,8 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
            templates_dirs: tuple[Path, ...], fax_cover: bool = False, pdf_a: bool = True,
            tagged: bool = False, source_format: str = "case",
            patient: str | None = None, policy_id: str | None = None,
-           strict: bool = False, pas_path: Path | None = None) -> None:
+           strict: bool = False, pas_path: Path | None = None, track_db: str | None = None,
+           channel: str | None = None) -> None:
     """Render a case file into a letter of medical necessity (PDF).
 
     Criteria the record does not meet are never stated as met: they are left out of the letter
@@ -62,6 +71,8 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         raise click.UsageError("--fax-cover needs a PDF (the cover counts the letter's pages)")
     if as_html and pas_path:
         raise click.UsageError("--pas needs a PDF (the Bundle carries the PDF/A letter)")
+    if track_db is not None and as_html:
+        raise click.UsageError("--track records the PDF sent; it cannot be used with --html")
     if source_format == "fhir":  # every TODO the import leaves is a problem (exit 2)
         from priorauth.fhir import import_case
 
@@ -102,6 +113,14 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         bundle = pas_bundle(loaded, result.data)
         write_output(pas_path, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode())
         click.secho(f"wrote {pas_path}", err=True, fg="green")
+    if track_db is not None:
+        from priorauth.track import Ledger, record_sent
+
+        with Ledger(track_db or None) as ledger:
+            recorded = record_sent(ledger, loaded, result.data,
+                                   channel=channel or ("fax" if fax_cover else "other"))
+        click.secho(f"tracked: {', '.join(f'{k} #{v}' for k, v in recorded.items())}",
+                    err=True)
     pages = f", {result.pages} page{'s' if result.pages != 1 else ''}" if result.pages else ""
     click.secho(f"template: {result.template}", err=True)
     if str(output) != "-":
