@@ -55,7 +55,7 @@ def database_url(db: str | Path | None = None) -> str:
     chosen = str(db) if db is not None else os.environ.get(ENV_VAR) or str(default_path())
     if "://" in chosen:
         return chosen
-    return f"sqlite:///{Path(chosen).expanduser().resolve()}"
+    return f"sqlite:///{Path(chosen).expanduser().absolute()}"
 
 
 def _prepare_sqlite_file(path: Path) -> None:

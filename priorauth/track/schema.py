@@ -74,24 +74,39 @@ appeals = Table(  # v2
 )
 
 
+_v1_metadata = MetaData()
+"""The tables as the first release created them (kept so an empty ledger is built step by step,
+exactly as an old one was; SQLAlchemy writes the DDL for each database)."""
+Table("letters", _v1_metadata,
+      Column("id", Integer, primary_key=True),
+      Column("case_id", String(64), nullable=False, index=True),
+      Column("kind", String(32), nullable=False),
+      Column("sent_on", Date, nullable=False),
+      Column("channel", String(16), nullable=False),
+      Column("payer", String(200), nullable=False),
+      Column("payer_reference", String(100)),
+      Column("sha256", String(64)))
+Table("decisions", _v1_metadata,
+      Column("id", Integer, primary_key=True),
+      Column("case_id", String(64), nullable=False, index=True),
+      Column("decided_on", Date, nullable=False),
+      Column("outcome", String(16), nullable=False),
+      Column("payer", String(200), nullable=False),
+      Column("payer_reference", String(100)),
+      Column("sessions", Integer),
+      Column("through", Date),
+      Column("reason_code", String(64)))
+
+
 def _v1(conn: Connection) -> None:
     """The first ledger: letters and decisions."""
-    conn.execute(text(
-        "CREATE TABLE letters (id INTEGER PRIMARY KEY, case_id VARCHAR(64) NOT NULL, "
-        "kind VARCHAR(32) NOT NULL, sent_on DATE NOT NULL, channel VARCHAR(16) NOT NULL, "
-        "payer VARCHAR(200) NOT NULL, payer_reference VARCHAR(100), sha256 VARCHAR(64))"))
-    conn.execute(text("CREATE INDEX ix_letters_case_id ON letters (case_id)"))
-    conn.execute(text(
-        "CREATE TABLE decisions (id INTEGER PRIMARY KEY, case_id VARCHAR(64) NOT NULL, "
-        "decided_on DATE NOT NULL, outcome VARCHAR(16) NOT NULL, payer VARCHAR(200) NOT NULL, "
-        "payer_reference VARCHAR(100), sessions INTEGER, through DATE, reason_code VARCHAR(64))"))
-    conn.execute(text("CREATE INDEX ix_decisions_case_id ON decisions (case_id)"))
+    _v1_metadata.create_all(conn)
 
 
 def _v2(conn: Connection) -> None:
     """Appeals, and the plan type (which decides the appeal deadlines) on letters and
     decisions; a decision knows whether it answered the first request or an appeal."""
-    for table in ("letters", "decisions"):
+    for table in ("letters", "decisions"):  # fixed names, never input
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN plan_type VARCHAR(32) "
                           "NOT NULL DEFAULT 'unknown'"))
     conn.execute(text("ALTER TABLE decisions ADD COLUMN level VARCHAR(32) "
