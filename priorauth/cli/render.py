@@ -114,10 +114,13 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         write_output(pas_path, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode())
         click.secho(f"wrote {pas_path}", err=True, fg="green")
     if track_db is not None:
-        from priorauth.track import Ledger, record_sent
+        import hashlib
+
+        from priorauth.track import Ledger, SentLetter, record_sent
 
         with Ledger(track_db or None) as ledger:
-            recorded = record_sent(ledger, loaded, result.data,
+            recorded = record_sent(ledger, SentLetter.from_case(loaded),
+                                   hashlib.sha256(result.data).hexdigest(),
                                    channel=channel or ("fax" if fax_cover else "other"))
         click.secho(f"tracked: {', '.join(f'{k} #{v}' for k, v in recorded.items())}",
                     err=True)

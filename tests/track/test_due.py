@@ -163,3 +163,26 @@ def test_track_ics_file(tmp_path: Path) -> None:
     body = out.read_bytes().decode()
     assert "DTSTART;VALUE=DATE:20270602" in body and body.endswith("END:VCALENDAR\r\n")
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+
+def test_batch_track_records_every_pdf_written(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    _case(tmp_path, "medicare_advantage").rename(cases / "appeal.yaml")
+    first = yaml.safe_load((SAMPLES / "chronic-migraine-with-aura.yaml").read_text())
+    (cases / "first.yaml").write_text(yaml.safe_dump(first))
+    first.pop("id", None)
+    (cases / "no-id.yaml").write_text(yaml.safe_dump(first))
+    db = tmp_path / "l.sqlite3"
+    result = CliRunner().invoke(main, ["batch", str(cases), "-o", str(tmp_path / "out"), "-j",
+                                       "1", "--track", str(db), "--channel", "portal"])
+    assert result.exit_code == 0, result.output
+    assert "1 letters have no case id" in result.output
+    with Ledger(db) as ledger:
+        letters = ledger.rows("letters")
+        assert sorted(r["kind"] for r in letters) == ["appeal", "initial"]
+        assert {r["channel"] for r in letters} == {"portal"}
+        assert [r["plan_type"] for r in ledger.rows("appeals")] == ["medicare_advantage"]
+        (item, waiting) = due(ledger)
+    assert (item.kind, item.due) == ("decision_expected", D(2027, 1, 17))
+    assert waiting.kind == "waiting"
