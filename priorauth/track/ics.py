@@ -50,7 +50,7 @@ def calendar(items: list[DueItem], *, stamp: dt.datetime | None = None) -> str:
         summary = f"{item.case_id}: {item.kind.replace('_', ' ')} ({item.payer})"
         description = item.action + (f" [{item.rule}]" if item.rule else "")
         if item.reference:
-            description += f" Payer reference: {item.reference}"
+            description += f"; payer reference: {item.reference}"
         lines += ["BEGIN:VEVENT",
                   f"UID:{uid.hexdigest()[:32]}@priorauth",
                   f"DTSTAMP:{stamp.astimezone(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}",
