@@ -108,16 +108,18 @@ def _describe(result: RecordResult) -> list[str]:
               help="Payer policy for every case (default: by diagnosis).")
 @click.option("--strict", is_flag=True,
               help="Do not render records that do not meet the policy (still criteria-not-met).")
-@click.option("--track", "track_db", is_flag=False, flag_value="", default=None,
-              metavar="[PATH|URL]",
+@click.option("--track", is_flag=True,
               help="Record every PDF written in the tracking ledger (see `priorauth track`); "
-                   "optionally name the ledger. Records without a case id are not recorded.")
+                   "records without a case id are not recorded.")
+@click.option("--track-db", metavar="PATH|URL",
+              help="With --track: the ledger (default: PRIORAUTH_TRACK_DB, else the data "
+                   "folder).")
 @click.option("--channel", type=click.Choice(["fax", "portal", "mail", "email", "other"]),
               default="other", show_default=True, help="With --track: how the letters go out.")
 def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path: Path | None,
           resume: bool, quiet: bool, template: str | None, templates_dirs: tuple[Path, ...],
-          policy_id: str | None, strict: bool, track_db: str | None = None,
-          channel: str = "other") -> None:
+          policy_id: str | None, strict: bool, track: bool = False,
+          track_db: str | None = None, channel: str = "other") -> None:
     """Render many cases into OUTPUT on all cores.
 
     INPUTS: case files, folders of them, NDJSON files (one case per line) and '-' (NDJSON on
@@ -146,11 +148,13 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
     except OSError as exc:
         raise click.BadParameter(f"cannot write there ({exc.strerror or exc})",
                                  param_hint="--report") from None
+    if track_db and not track:
+        raise click.UsageError("--track-db goes with --track")
     ledger = None
-    if track_db is not None:  # open (and migrate) it before any work: a bad ledger is exit 2
+    if track:  # open (and migrate) it before any work: a bad ledger is exit 2
         from priorauth.track import Ledger
 
-        ledger = Ledger(track_db or None)
+        ledger = Ledger(track_db)
     untracked = 0
     total = count_records(inputs)
     if jobs is None:  # small batches do not pay for workers they cannot use

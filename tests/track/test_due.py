@@ -140,6 +140,20 @@ def test_render_track_twice_records_the_denial_once(tmp_path: Path) -> None:
         assert len(ledger.rows("decisions")) == 1 and len(ledger.rows("letters")) == 2
 
 
+def test_render_track_without_case_id_writes_nothing(tmp_path: Path) -> None:
+    data = yaml.safe_load((SAMPLES / "chronic-migraine-with-aura.yaml").read_text())
+    data.pop("id")
+    case = tmp_path / "case.yaml"
+    case.write_text(yaml.safe_dump(data))
+    out = tmp_path / "a.pdf"
+    result = CliRunner().invoke(main, ["render", str(case), "-o", str(out), "--track",
+                                       "--track-db", str(tmp_path / "l.sqlite3")])
+    assert result.exit_code == 2 and "add `id:`" in result.output
+    assert not out.exists()
+    usage = CliRunner().invoke(main, ["render", str(case), "--track-db", "x.sqlite3"])
+    assert usage.exit_code == 2 and "go with --track" in usage.output
+
+
 def test_track_cli_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     env = {"PRIORAUTH_TRACK_DB": str(tmp_path / "l.sqlite3")}
     runner = CliRunner()
@@ -175,7 +189,8 @@ def test_batch_track_records_every_pdf_written(tmp_path: Path) -> None:
     (cases / "no-id.yaml").write_text(yaml.safe_dump(first))
     db = tmp_path / "l.sqlite3"
     result = CliRunner().invoke(main, ["batch", str(cases), "-o", str(tmp_path / "out"), "-j",
-                                       "1", "--track", str(db), "--channel", "portal"])
+                                       "1", "--track", "--track-db", str(db),
+                                       "--channel", "portal"])
     assert result.exit_code == 0, result.output
     assert "1 letters have no case id" in result.output
     with Ledger(db) as ledger:
