@@ -135,6 +135,10 @@ class BatchError(PriorAuthError):
     """A batch cannot start: the output folder is unusable or in use by another batch."""
 
 
+class LedgerError(PriorAuthError):
+    """The tracking ledger cannot be opened, or an entry cannot be recorded (exit 2)."""
+
+
 class FieldProblems(ValueError):
     """Raised inside model validators to blame specific sub-fields, e.g. ``end`` of a therapy.
 

@@ -67,6 +67,7 @@ from priorauth.batch.report import (
 from priorauth.batch.worker import Rendered, _Options, _Worker
 from priorauth.case.model import Case
 from priorauth.case.parse import case_from_data, parse_case
+from priorauth.case.plan import SentLetter
 from priorauth.errors import BatchError, CaseInvalid, Problem
 from priorauth.letter._weasy import font_subsetter
 from priorauth.output import ensure_dir, write_atomic
@@ -253,7 +254,7 @@ class _Batch:
                                       for u in entry.get("criteria", [])),
             reason=entry.get("reason"), warnings=tuple(entry.get("warnings", [])),
             template=entry.get("template"), policy=entry.get("policy"),
-            seconds=time.perf_counter() - started))
+            seconds=time.perf_counter() - started, sent=SentLetter.from_case(case)))
 
     def finish(self, job: _Job, rendered: Rendered | None) -> RecordResult:
         """Write what a worker rendered: the PDF in place, then its manifest line."""
@@ -264,7 +265,8 @@ class _Batch:
             job.index, job.source, rendered.status, id=job.case.id,
             input_sha256=job.input_sha256, unmet=rendered.unmet, reason=rendered.reason,
             error=rendered.error, warnings=rendered.warnings, template=rendered.template,
-            policy=rendered.policy, seconds=rendered.seconds)
+            policy=rendered.policy, seconds=rendered.seconds,
+            sent=SentLetter.from_case(job.case))
         if rendered.data is None:
             return result
         output = self.outdir / job.name

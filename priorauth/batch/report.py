@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from priorauth.case.model import Case
+from priorauth.case.plan import SentLetter
 from priorauth.errors import NO_POLICY_MESSAGE, OutputError, Problem
 from priorauth.output import FILE_MODE, ensure_dir
 
@@ -74,6 +75,8 @@ class RecordResult:
     """The template the letter was laid out with."""
     policy: str | None = None
     """The id of the payer policy the case was checked against."""
+    sent: SentLetter | None = None
+    """What ``batch --track`` records for a written PDF (never in the report)."""
 
     @property
     def ok(self) -> bool:

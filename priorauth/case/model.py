@@ -34,6 +34,7 @@ from priorauth.case.fields import (
     USState,
     ZIPCode,
 )
+from priorauth.case.plan import PlanType
 from priorauth.case.regimen import Regimen
 from priorauth.errors import FieldProblems
 from priorauth.reference import evidence as _evidence
@@ -172,6 +173,12 @@ class Patient(Model):
 class Payer(Model):
     name: CleanName
     plan: CleanName | None = None
+    plan_type: PlanType = Field(
+        default=PlanType.unknown,
+        description="Kind of plan (erisa, fully_insured_group, aca_individual, "
+                    "medicare_advantage, medicaid_managed_care, other, unknown): decides the "
+                    "appeal deadlines priorauth prints.",
+    )
     policy_id: CleanName | None = Field(
         default=None, description="The payer's medical policy number, if known."
     )

@@ -58,9 +58,10 @@ def _register() -> None:
     from priorauth.cli.pas import pas
     from priorauth.cli.render import render
     from priorauth.cli.templates import templates
+    from priorauth.cli.track import track
 
     for command in (validate, check, render, batch, fhir, pas, evidence, templates, schema,
-                    init):
+                    init, track):
         main.add_command(command)
 
 

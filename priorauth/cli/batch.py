@@ -20,6 +20,7 @@ from priorauth.errors import ExitCode, PriorAuthError
 
 if TYPE_CHECKING:
     from priorauth.batch import RecordResult
+    from priorauth.track import Ledger
 
 MAX_LISTED = 20
 """Failed records listed on stderr; the report lists them all."""
@@ -107,9 +108,18 @@ def _describe(result: RecordResult) -> list[str]:
               help="Payer policy for every case (default: by diagnosis).")
 @click.option("--strict", is_flag=True,
               help="Do not render records that do not meet the policy (still criteria-not-met).")
+@click.option("--track", is_flag=True,
+              help="Record every PDF written in the tracking ledger (see `priorauth track`); "
+                   "records without a case id are not recorded.")
+@click.option("--track-db", metavar="PATH|URL",
+              help="With --track: the ledger (default: PRIORAUTH_TRACK_DB, else the data "
+                   "folder).")
+@click.option("--channel", type=click.Choice(["fax", "portal", "mail", "email", "other"]),
+              default="other", show_default=True, help="With --track: how the letters go out.")
 def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path: Path | None,
           resume: bool, quiet: bool, template: str | None, templates_dirs: tuple[Path, ...],
-          policy_id: str | None, strict: bool) -> None:
+          policy_id: str | None, strict: bool, track: bool = False,
+          track_db: str | None = None, channel: str = "other") -> None:
     """Render many cases into OUTPUT on all cores.
 
     INPUTS: case files, folders of them, NDJSON files (one case per line) and '-' (NDJSON on
@@ -138,6 +148,14 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
     except OSError as exc:
         raise click.BadParameter(f"cannot write there ({exc.strerror or exc})",
                                  param_hint="--report") from None
+    if track_db and not track:
+        raise click.UsageError("--track-db goes with --track")
+    ledger = None
+    if track:  # open (and migrate) it before any work: a bad ledger is exit 2
+        from priorauth.track import Ledger
+
+        ledger = Ledger(track_db)
+    untracked = 0
     total = count_records(inputs)
     if jobs is None:  # small batches do not pay for workers they cannot use
         jobs = default_jobs(total)
@@ -154,6 +172,8 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
         for result in render_many(inputs, outdir, jobs=jobs, resume=resume, template=template,
                                   templates_dirs=dirs, policy=policy_id, strict=strict):
             summary.add(result)
+            if ledger is not None and result.output is not None and not result.resumed:
+                untracked += _track(ledger, result, channel)
             if report is not None:
                 report.add(result)
             if not result.ok and not quiet:
@@ -178,7 +198,12 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if ledger is not None:
+            ledger.close()
     bar.clear()
+    if untracked:
+        click.secho(f"warning: {untracked} letters have no case id and were not recorded in "
+                    "the ledger (add `id:` to the case)", err=True, fg="yellow")
     if listed > MAX_LISTED:
         click.secho(f"... and {listed - MAX_LISTED} more records that were not rendered"
                     + (f"; see {report_path}" if report_path else ""), err=True, fg="red")
@@ -195,6 +220,16 @@ def batch(inputs: tuple[Path, ...], outdir: Path, jobs: int | None, report_path:
                 + (f"; report: {report_path}" if report_path else ""), err=True,
                 fg="green" if summary.ok else "yellow")
     sys.exit(ExitCode.OK if summary.ok else ExitCode.NOT_MET)
+
+
+def _track(ledger: Ledger, result: RecordResult, channel: str) -> int:
+    """Record one written PDF; 1 when it has no case id (and so cannot be recorded)."""
+    from priorauth.track import record_sent
+
+    if result.sent is None or not result.sent.case_id or result.sha256 is None:
+        return 1
+    record_sent(ledger, result.sent, result.sha256, channel=channel)
+    return 0
 
 
 _SIGNAL_NAMES = {ExitCode.TERMINATED: "SIGTERM", ExitCode.INTERRUPTED: "SIGINT"}

@@ -69,7 +69,8 @@ def check(case: Path, policy_id: str | None, brief: bool) -> None:
     from priorauth.letter.pipeline import LetterPipeline
     from priorauth.policy.checks import report_lines
 
-    prepared = LetterPipeline(policy=policy_id).prepare(load_case(case))
+    loaded = load_case(case)
+    prepared = LetterPipeline(policy=policy_id).prepare(loaded)
     if prepared.check is None:
         fail(str(prepared.no_policy))
     colours = {"met": "green", "not met": "red", "unknown": "yellow"}
@@ -80,8 +81,22 @@ def check(case: Path, policy_id: str | None, brief: bool) -> None:
         lines += appeal_lines(prepared.context.appeal_status, details=not brief)
     for line, verdict in lines:
         click.secho(line, fg=colours.get(verdict or ""))
+    echo_deadlines(loaded)
     sys.exit(ExitCode.OK if prepared.check.all_met and not prepared.unanswered
              else ExitCode.NOT_MET)
+
+
+def echo_deadlines(loaded: object) -> None:
+    """For a letter that answers a denial: the appeal deadlines of the plan type, as dates."""
+    from priorauth.policy.deadlines import case_deadlines
+
+    report = case_deadlines(loaded)
+    if report is None:
+        return
+    click.echo(f"\nDeadlines ({report.plan_label}; dates count from the date on the notice, "
+               "so the plan's own notice may allow more time, never less):")
+    for line in report.lines:
+        click.echo(f"  {line}")
 
 
 @click.command()

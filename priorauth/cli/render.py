@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,6 +41,15 @@ from priorauth.errors import ExitCode
               help="Payer policy for the 'criteria addressed' section (default: by diagnosis).")
 @click.option("--pas", "pas_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the Da Vinci PAS Request Bundle (FHIR JSON, the letter inside).")
+@click.option("--track", is_flag=True,
+              help="Record the letter in the tracking ledger (case id, kind, date, payer, "
+                   "SHA-256; see `priorauth track`).")
+@click.option("--track-db", metavar="PATH|URL",
+              help="With --track: the ledger (default: PRIORAUTH_TRACK_DB, else the data "
+                   "folder).")
+@click.option("--channel", type=click.Choice(["fax", "portal", "mail", "email", "other"]),
+              help="With --track: how the letter goes out (default: fax with --fax-cover, "
+                   "else other).")
 @click.option("--strict", is_flag=True,
               help="Refuse to render when a criterion is not met or unknown (exit 1) or when "
                    "no policy applies (exit 2).")
@@ -47,7 +57,8 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
            templates_dirs: tuple[Path, ...], fax_cover: bool = False, pdf_a: bool = True,
            tagged: bool = False, source_format: str = "case",
            patient: str | None = None, policy_id: str | None = None,
-           strict: bool = False, pas_path: Path | None = None) -> None:
+           strict: bool = False, pas_path: Path | None = None, track: bool = False,
+           track_db: str | None = None, channel: str | None = None) -> None:
     """Render a case file into a letter of medical necessity (PDF).
 
     Criteria the record does not meet are never stated as met: they are left out of the letter
@@ -62,6 +73,10 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         raise click.UsageError("--fax-cover needs a PDF (the cover counts the letter's pages)")
     if as_html and pas_path:
         raise click.UsageError("--pas needs a PDF (the Bundle carries the PDF/A letter)")
+    if track and as_html:
+        raise click.UsageError("--track records the PDF sent; it cannot be used with --html")
+    if (track_db or channel) and not track:
+        raise click.UsageError("--track-db and --channel go with --track")
     if source_format == "fhir":  # every TODO the import leaves is a problem (exit 2)
         from priorauth.fhir import import_case
 
@@ -97,6 +112,7 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         if refusal.exit_code is ExitCode.INVALID or not prepared.unmet:
             fail(f"--strict: {refusal.reason}", refusal.exit_code)
         fail("--strict: not rendering a case that does not meet the policy", refusal.exit_code)
+    ledger = _open_ledger(loaded, track_db) if track else None
     result = pipeline.produce(prepared, fmt="html" if as_html else "pdf", pdf_a=pdf_a,
                               tagged=tagged, fax_cover=fax_cover)
     write_output(output, result.data)
@@ -108,7 +124,29 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         bundle = pas_bundle(loaded, result.data)
         write_output(pas_path, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode())
         click.secho(f"wrote {pas_path}", err=True, fg="green")
+    if ledger is not None:
+        import hashlib
+
+        from priorauth.track import SentLetter, record_sent
+
+        with ledger:
+            recorded = record_sent(ledger, SentLetter.from_case(loaded),
+                                   hashlib.sha256(result.data).hexdigest(),
+                                   channel=channel or ("fax" if fax_cover else "other"))
+        click.secho(f"tracked: {', '.join(f'{k} #{v}' for k, v in recorded.items())}",
+                    err=True)
     pages = f", {result.pages} page{'s' if result.pages != 1 else ''}" if result.pages else ""
     click.secho(f"template: {result.template}", err=True)
     if str(output) != "-":
         click.secho(f"wrote {output}{pages}", err=True, fg="green")
+
+
+def _open_ledger(case: Any, db: str | None) -> Any:
+    """Open (and migrate) the ledger before rendering: a case without an id or a ledger that
+    cannot be opened is an error before any PDF is written."""
+    from priorauth.errors import LedgerError
+    from priorauth.track import Ledger
+
+    if not case.id:
+        raise LedgerError("--track records letters by case id: add `id:` to the case file")
+    return Ledger(db)
