@@ -10,6 +10,7 @@ criteria.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -88,6 +89,25 @@ class Trial:
     resolution: ClassResolution
     weeks: float | None
     ongoing: bool
+    weeks_at_target: float | None = None
+    """Weeks from ``target_dose_reached`` (titration excluded), when the record gives it."""
+    role_mismatch: str | None = None
+    """Why the recorded role is one the drug's catalogue entry lacks, if it is."""
+
+    @property
+    def quarterly(self) -> bool | None:
+        """Dosed quarterly (True), monthly (False) or not known (None) - CGRP mAbs only."""
+        dosing = self.resolution.entry.dosing if self.resolution.entry else frozenset()
+        if len(dosing) == 1:
+            return "quarterly" in dosing
+        if not dosing:
+            return False
+        text = f"{self.therapy.frequency or ''} {self.therapy.dose or ''}".casefold()
+        if _QUARTERLY.search(text):
+            return True
+        if _MONTHLY.search(text):
+            return False
+        return None
 
     @property
     def drug(self) -> str:
@@ -111,13 +131,21 @@ class Trial:
         return ", ".join(parts)
 
 
+# Fremanezumab (Ajovy label): 225 mg monthly or 675 mg every 3 months.
+_QUARTERLY = re.compile(r"quarter|every\s*(3|three)\s*months?|every\s*12\s*w|q\s*3\s*mo"
+                        r"|q\s*12\s*w|\b675\b")
+_MONTHLY = re.compile(r"month|every\s*(4|four)\s*w|q\s*4\s*w|q\s*mo|\b225\b")
+
+
 def trials(case: Case) -> list[Trial]:
     found = []
     for index, therapy in enumerate(case.prior_therapies):
         end = therapy.end or (case.letter.date if therapy.start else None)
         found.append(Trial(index, therapy, catalogue.resolve(therapy),
                            weeks_between(therapy.start, end),
-                           ongoing=therapy.start is not None and therapy.end is None))
+                           ongoing=therapy.start is not None and therapy.end is None,
+                           weeks_at_target=weeks_between(therapy.target_dose_reached, end),
+                           role_mismatch=catalogue.role_mismatch(therapy)))
     return found
 
 
@@ -140,12 +168,40 @@ def assess_trial(trial: Trial, rule: TrialRule) -> tuple[Verdict, str]:
             return Verdict.not_met, (f"does not count: {therapy.cycles} cycle(s), at least "
                                      f"{rule.min_cycles} needed")
     if rule.min_weeks is not None:
-        if trial.weeks is None:
-            return Verdict.unknown, "unknown: trial dates not recorded"
-        if trial.weeks < rule.min_weeks:
-            return Verdict.not_met, (f"does not count: {trial.weeks:.0f} wk, at least "
-                                     f"{rule.min_weeks:g} wk needed")
+        return _assess_duration(trial, rule, rule.min_weeks)
     return Verdict.met, "counts"
+
+
+def _assess_duration(trial: Trial, rule: TrialRule, min_weeks: float) -> tuple[Verdict, str]:
+    """The duration test, saying which rule was applied: weeks at target dose when the record
+    gives ``target_dose_reached`` (AHS: >= 8 weeks at target dose; D'Antona 2019: 2 months at
+    optimum dose, titration excluded), else weeks from the start, titration included."""
+    dosing = ""
+    quarterly_weeks = rule.quarterly_min_weeks
+    if quarterly_weeks is not None:
+        quarterly = trial.quarterly
+        if quarterly:
+            min_weeks, dosing = quarterly_weeks, ", dosed quarterly"
+        elif quarterly is None:
+            dosing = (f"; dosing interval not recorded (monthly dosing is judged after "
+                      f"{min_weeks:g} wk, quarterly after {quarterly_weeks:g} wk: "
+                      "record 'frequency')")
+            min_weeks = quarterly_weeks
+    weeks: float | None
+    if trial.weeks_at_target is not None:
+        weeks, basis = trial.weeks_at_target, "at target dose (from target_dose_reached)"
+    else:
+        weeks = trial.weeks
+        basis = "from start, titration included (target_dose_reached not recorded)"
+    rule_text = f"rule: at least {min_weeks:g} wk{dosing}"
+    if weeks is None:
+        return Verdict.unknown, f"unknown: trial dates not recorded ({rule_text})"
+    shown = f"{weeks:.0f} wk {basis}"
+    if weeks < min_weeks:
+        if dosing.startswith(";") and rule.min_weeks is not None and weeks >= rule.min_weeks:
+            return Verdict.unknown, f"unknown: {shown}; {rule_text}"
+        return Verdict.not_met, f"does not count: {shown}; {rule_text}"
+    return Verdict.met, f"counts: {shown}; {rule_text}"
 
 
 # --- criteria --------------------------------------------------------------------------------
@@ -229,6 +285,10 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
     unresolved = 0
     for trial in all_trials:
         if role is not None and trial.therapy.role is not role:
+            continue
+        if trial.role_mismatch is not None:
+            facts.append(Fact(f"{trial.describe()}: does not count: {trial.role_mismatch}",
+                              False))
             continue
         key = _group_key(trial, count_by)
         if key is None or (among and key not in among):
@@ -438,6 +498,9 @@ def record_warnings(case: Case) -> list[Problem]:
         if warning is not None:
             path = f"prior_therapies[{index}]" + (".class" if therapy.class_ else ".name")
             warnings.append(Problem(path, warning))
+        mismatch = catalogue.role_mismatch(therapy)
+        if mismatch is not None:
+            warnings.append(Problem(f"prior_therapies[{index}].role", mismatch))
     return warnings
 
 

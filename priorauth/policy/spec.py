@@ -70,6 +70,8 @@ class TrialRule:
     min_weeks: float | None = None
     min_cycles: int | None = None
     early_stop_counts: frozenset[Outcome] = frozenset()
+    quarterly_min_weeks: float | None = None
+    """For drugs dosed quarterly (eptinezumab, quarterly fremanezumab): judged after this long."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,8 @@ class _Parser:
     def trial_rule(self, spec: Any, where: str, base: TrialRule | None = None) -> TrialRule:
         if not isinstance(spec, Mapping):
             raise self.fail(where, "must be a mapping (min_weeks, min_cycles, early_stop_counts)")
-        unknown = set(spec) - {"min_weeks", "min_cycles", "early_stop_counts"}
+        unknown = set(spec) - {"min_weeks", "min_cycles", "early_stop_counts",
+                               "quarterly_min_weeks"}
         if unknown:
             raise self.fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
         base = base or TrialRule()
@@ -136,13 +139,16 @@ class _Parser:
                  if "early_stop_counts" in spec else base.early_stop_counts)
         min_weeks = spec.get("min_weeks")
         min_cycles = spec.get("min_cycles")
-        for name, value in (("min_weeks", min_weeks), ("min_cycles", min_cycles)):
+        quarterly = spec.get("quarterly_min_weeks")
+        for name, value in (("min_weeks", min_weeks), ("min_cycles", min_cycles),
+                            ("quarterly_min_weeks", quarterly)):
             if value is not None and (not isinstance(value, int | float) or value < 0):
                 raise self.fail(where, f"{name} must be a number >= 0")
         if min_weeks is None and min_cycles is None:
             min_weeks, min_cycles = base.min_weeks, base.min_cycles
         return TrialRule(None if min_weeks is None else float(min_weeks),
-                         None if min_cycles is None else int(min_cycles), early)
+                         None if min_cycles is None else int(min_cycles), early,
+                         None if quarterly is None else float(quarterly))
 
     def comparison(self, name: str, text: Any, where: str) -> Comparison:
         if name not in BURDEN_FIELDS:

@@ -49,6 +49,10 @@ class CatalogueEntry:
     roles: frozenset[Role] = frozenset()
     brands: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    historical_brands: tuple[str, ...] = ()
+    """Brands no longer marketed in the US: recognised in records, never printed."""
+    dosing: frozenset[str] = frozenset()
+    """'monthly' / 'quarterly' for drugs judged after a dosing-dependent time (CGRP mAbs)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,17 @@ def _sources(value: Any) -> tuple[str, ...]:
     return tuple(s.strip() for s in str(value).split(",") if s.strip())
 
 
+_DOSING = frozenset({"monthly", "quarterly"})
+
+
+def _dosing(value: Any, where: str) -> frozenset[str]:
+    found = frozenset(str(v) for v in value or [])
+    if found - _DOSING:
+        raise ReferenceDataError(f"{CATALOGUE_FILE}: {where}: dosing must be among "
+                                 f"{', '.join(sorted(_DOSING))}")
+    return found
+
+
 def build_catalogue(data: Mapping[str, Any]) -> Catalogue:
     """Check and index the parsed catalogue file; :class:`ReferenceDataError` when malformed."""
     ignore = frozenset(_normalize(str(w)) for w in data.get("ignore_words") or [])
@@ -162,8 +177,11 @@ def build_catalogue(data: Mapping[str, Any]) -> Catalogue:
                 role=drug_role,
                 ehf_preventive_class=drug.get("ehf_preventive_class", ehf_class),
                 roles=drug_roles, brands=tuple(str(b) for b in drug.get("brands") or []),
-                sources=class_sources)
-            names = [entry.name, *entry.brands, *(str(s) for s in drug.get("synonyms") or [])]
+                sources=class_sources,
+                historical_brands=tuple(str(b) for b in drug.get("historical_brands") or []),
+                dosing=_dosing(drug.get("dosing"), where))
+            names = [entry.name, *entry.brands, *entry.historical_brands,
+                     *(str(s) for s in drug.get("synonyms") or [])]
             for name in names:
                 for key in _keys(name, ignore):
                     entries.setdefault(key, entry)
@@ -247,6 +265,17 @@ def resolve(therapy: PriorTherapy) -> ClassResolution:
     return ClassResolution(None, None, None, "unknown", None,
                            f"'{therapy.name}' is not in the therapy catalogue and no class is "
                            "recorded; add 'class' so it can count towards class criteria")
+
+
+def role_mismatch(therapy: PriorTherapy) -> str | None:
+    """Why a therapy recorded in a role its catalogue entry lacks cannot count in that role
+    (an acute-only gepant recorded as a preventive), or ``None``."""
+    entry = lookup(therapy.name)
+    if entry is None or therapy.role in entry.roles:
+        return None
+    uses = " or ".join(sorted(r.value for r in entry.roles))
+    return (f"recorded as {therapy.role.value}, but the therapy catalogue lists {entry.name} for "
+            f"{uses} use only; it does not count toward a {therapy.role.value} class")
 
 
 def class_label(therapy: PriorTherapy) -> str | None:

@@ -120,3 +120,12 @@ def test_init_writes_a_valid_starter(tmp_path: Path) -> None:
     path = tmp_path / "case.yaml"
     path.write_text(result.output, "utf-8")
     assert CliRunner().invoke(main, ["validate", str(path)]).exit_code == 0
+
+
+def test_validate_notes_a_letter_dated_after_the_icd_fiscal_year() -> None:
+    """Issue 11.2: the bundled ICD index is FY2026; the sample letters are dated in FY2027."""
+    sample = SAMPLES / "chronic-migraine-with-aura.yaml"
+    result = CliRunner().invoke(main, ["validate", str(sample)])
+    assert result.exit_code == 0, result.output
+    assert "letter.date: the letter is dated in ICD-10-CM FY2027" in result.output
+    assert "bundled code index is FY2026" in result.output
