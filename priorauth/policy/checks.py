@@ -18,7 +18,14 @@ from enum import StrEnum
 from priorauth.case.model import Case, Outcome, PriorTherapy, Sex
 from priorauth.errors import NoPolicyError, PolicyError, Problem
 from priorauth.letter.filters import us_date, weeks_between
-from priorauth.policy.spec import Criterion, Policy, TrialRule, default_policy, get_policy
+from priorauth.policy.spec import (
+    Criterion,
+    Policy,
+    TrialRule,
+    default_policy,
+    get_policy,
+    policy_for_payer,
+)
 from priorauth.reference import catalogue, icd, label
 from priorauth.reference.catalogue import ClassResolution
 
@@ -116,10 +123,7 @@ class Trial:
 
     def describe(self) -> str:
         therapy = self.therapy
-        parts = [therapy.name]
-        if self.resolution.class_label and self.resolution.how == "catalogue" \
-                and not therapy.class_:
-            parts[0] += f" ({self.resolution.class_label}, from the catalogue)"
+        parts = [catalogue.display_name(therapy.name)]
         if therapy.start:
             end = us_date(therapy.end) if therapy.end else "ongoing"
             parts.append(f"{us_date(therapy.start)}–{end}")
@@ -494,9 +498,11 @@ def record_warnings(case: Case) -> list[Problem]:
                 f"'{diagnosis.description}' disagrees with the official description of "
                 f"{diagnosis.code}: '{official}'; the letter prints the official one"))
     for index, therapy in enumerate(case.prior_therapies):
-        warning = catalogue.resolve(therapy).warning
+        resolution = catalogue.resolve(therapy)
+        warning = resolution.warning
         if warning is not None:
-            path = f"prior_therapies[{index}]" + (".class" if therapy.class_ else ".name")
+            on_class = therapy.class_ and resolution.how != "recorded"
+            path = f"prior_therapies[{index}]" + (".class" if on_class else ".name")
             warnings.append(Problem(path, warning))
         mismatch = catalogue.role_mismatch(therapy)
         if mismatch is not None:
@@ -511,8 +517,58 @@ def choose_policy(case: Case, policy: Policy | str | None = None) -> Policy | No
         return policy
     if policy:
         return get_policy(policy)
+    if case.payer.policy_id:
+        found = policy_for_payer(case.payer.policy_id)
+        if found is not None:
+            return found
     codes = [case.primary_diagnosis.code] + [d.code for d in case.diagnoses]
     return default_policy(codes)
+
+
+REVIEW_MONTHS = 12
+
+
+def policy_warnings(case: Case, policy: Policy) -> list[Problem]:
+    """Whose criteria the checklist applies: the generic bundled policy rather than the payer's,
+    a policy file for another payer policy, or a file not checked against the payer's policy for
+    more than a year. Messages name fields, never record values."""
+    warnings: list[Problem] = []
+    ref = policy.payer_policy
+    matches = (ref is not None and case.payer.policy_id is not None
+               and " ".join(case.payer.policy_id.split()).casefold() == ref.id.casefold())
+    if policy.bundled and not matches and policy.id != case.payer.policy_id:
+        recorded = ("no bundled policy or policy file (--policy FILE) encodes this payer policy"
+                    if case.payer.policy_id else "not recorded")
+        warnings.append(Problem("payer.policy_id", (
+            f"{recorded}: the checklist and letter cite the generic bundled policy "
+            f"'{policy.id}', not the payer's own; encode the payer's policy in a file and give it "
+            "with --policy FILE")))
+    if not policy.bundled:
+        if ref is None:
+            warnings.append(Problem("payer_policy", (
+                f"policy file '{policy.id}' does not name the payer policy it encodes; add "
+                "payer_policy: {id, title, url, reviewed} to it")))
+        elif case.payer.policy_id and not matches:
+            warnings.append(Problem("payer.policy_id", (
+                f"differs from payer_policy.id of policy file '{policy.id}'; check that the file "
+                "encodes this payer's policy")))
+    if ref is not None and ref.reviewed < _months_before(case.letter.date, REVIEW_MONTHS):
+        warnings.append(Problem("payer_policy.reviewed", (
+            f"policy '{policy.id}' was last checked against the payer's policy more than "
+            f"{REVIEW_MONTHS} months before the letter date (letter.date); check the payer's "
+            "current policy and update 'reviewed'")))
+    return warnings
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    for last in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month + 1, last)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def resolve_policy(case: Case, policy: Policy | str | None = None) -> Policy:
@@ -541,7 +597,7 @@ def check_case(case: Case, policy: Policy | str | None = None) -> CheckReport:
                               + "; ".join(f"{r.verdict.value}: {r.summary}"
                                           for r in level_results if not r.met) + ")")
     return CheckReport(chosen, results, severity, statement, tuple(severity_facts),
-                       tuple(record_warnings(case)))
+                       tuple(record_warnings(case) + policy_warnings(case, chosen)))
 
 
 # --- text for the checklist (the CLI prints these lines) -------------------------------------
@@ -554,6 +610,10 @@ def report_lines(report: CheckReport, *, details: bool = True) -> list[tuple[str
     for criterion lines (for colouring) and None otherwise."""
     lines: list[tuple[str, str | None]] = [
         (f"Policy {report.policy.id}: {report.policy.title}", None)]
+    ref = report.policy.payer_policy
+    if ref is not None:
+        lines.append((f"  encodes payer policy {ref.id}: {ref.title} ({ref.url}), last checked "
+                      f"{ref.reviewed.isoformat()}", None))
     for result in report.results:
         lines.append((f"  [{result.verdict.value}] {result.label}", result.verdict.value))
         lines.append((f"      {result.summary}", None))

@@ -17,6 +17,8 @@ policy file is a :class:`PolicyError` naming the policy and the criterion, raise
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import operator
 import re
@@ -91,6 +93,18 @@ class SeverityLevel:
 
 
 @dataclass(frozen=True)
+class PayerPolicyRef:
+    """The payer's own medical policy a policy file encodes (``payer_policy:`` in the file):
+    the checklist can then say whose criteria it applied and how old that reading is."""
+
+    id: str
+    title: str
+    url: str
+    reviewed: dt.date
+    """When the file was last checked against the payer's published policy."""
+
+
+@dataclass(frozen=True)
 class Policy:
     id: str
     title: str
@@ -102,6 +116,9 @@ class Policy:
     evidence: tuple[str, ...] = ()
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    payer_policy: PayerPolicyRef | None = None
+    bundled: bool = False
+    """Shipped with priorauth (a generic policy, not a payer's own)."""
 
     def rule_for(self, class_id: str | None) -> TrialRule:
         """The adequate-trial rule for a class (class-specific rule, else the policy default)."""
@@ -308,6 +325,7 @@ class _Parser:
                              for j, raw in enumerate(level["requires"]))
             levels.append(SeverityLevel(str(level["word"]), " ".join(
                 str(level["statement"]).split()), requires))
+        payer_policy = self.payer_policy(data.get("payer_policy"))
         evidence_ids = tuple(str(e) for e in data.get("evidence") or [])
         for evidence_id in evidence_ids:
             if evidence_library.get(evidence_id) is None:
@@ -316,7 +334,34 @@ class _Parser:
             id=str(data["id"]), title=" ".join(str(data["title"]).split()),
             applies_to=tuple(str(p).upper() for p in data.get("applies_to") or []),
             criteria=criteria, adequate_trial=adequate, class_rules=class_rules,
-            severity=tuple(levels), evidence=evidence_ids, source=source)
+            severity=tuple(levels), evidence=evidence_ids, source=source,
+            payer_policy=payer_policy)
+
+    def payer_policy(self, raw: Any) -> PayerPolicyRef | None:
+        if raw is None:
+            return None
+        where = "payer_policy"
+        if not isinstance(raw, Mapping):
+            raise self.fail(where, "must be a mapping: id, title, url, reviewed")
+        unknown = set(map(str, raw)) - {"id", "title", "url", "reviewed"}
+        if unknown:
+            raise self.fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
+        missing = [k for k in ("id", "title", "url", "reviewed") if not raw.get(k)]
+        if missing:
+            raise self.fail(where, f"missing {', '.join(missing)} (name the payer's policy: its "
+                            "number, title, web address and the date you last checked it)")
+        url = str(raw["url"]).strip()
+        if not url.startswith(("https://", "http://")):
+            raise self.fail(f"{where}.url", "must be the web address of the payer's policy "
+                            "(https://...)")
+        reviewed = raw["reviewed"]
+        if not isinstance(reviewed, dt.date):
+            try:
+                reviewed = dt.date.fromisoformat(str(reviewed))
+            except ValueError:
+                raise self.fail(f"{where}.reviewed", "must be a date written YYYY-MM-DD") from None
+        return PayerPolicyRef(" ".join(str(raw["id"]).split()),
+                              " ".join(str(raw["title"]).split()), url, reviewed)
 
 
 def parse_policy(text: str, source: str) -> Policy:
@@ -342,7 +387,7 @@ def bundled_policies() -> dict[str, Policy]:
                 raise ReferenceDataError(f"bundled policy {exc}") from None
             if policy.id in policies:
                 raise ReferenceDataError(f"two bundled policies use the id '{policy.id}'")
-            policies[policy.id] = policy
+            policies[policy.id] = dataclasses.replace(policy, bundled=True)
     return policies
 
 
@@ -358,6 +403,16 @@ def get_policy(policy_id: str) -> Policy:
         except OSError as exc:
             raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
     raise PolicyError(f"no policy '{policy_id}'; bundled policies: {', '.join(policies)}")
+
+
+def policy_for_payer(payer_policy_id: str) -> Policy | None:
+    """The bundled policy with this id or encoding the payer's policy with this id, if any."""
+    wanted = " ".join(payer_policy_id.split()).casefold()
+    for policy in bundled_policies().values():
+        ids = [policy.id] + ([policy.payer_policy.id] if policy.payer_policy else [])
+        if wanted in (i.casefold() for i in ids):
+            return policy
+    return None
 
 
 def default_policy(codes: list[str]) -> Policy | None:

@@ -212,6 +212,35 @@ def lookup(name: str) -> CatalogueEntry | None:
     return None
 
 
+MISSPELLINGS_FILE = "misspellings.yaml"
+
+
+@functools.cache
+def _misspellings() -> dict[str, str]:
+    """Misspelling (normalized) -> the catalogue name to suggest; every target must resolve."""
+    data = load_yaml(MISSPELLINGS_FILE)
+    found: dict[str, str] = {}
+    for wrong, right in (data.get("misspellings") or {}).items():
+        if lookup(str(right)) is None:
+            raise ReferenceDataError(f"{MISSPELLINGS_FILE}: '{right}' is not in the therapy "
+                                     "catalogue")
+        found[_normalize(str(wrong))] = str(right)
+    return found
+
+
+def suggest(name: str) -> str | None:
+    """The catalogue name a misspelt therapy name probably means ("topirimate" -> "topiramate"),
+    from the curated list only; ``None`` when the name is known or not a listed misspelling."""
+    if lookup(name) is not None:
+        return None
+    table = _misspellings()
+    for key in _keys(name, catalogue().ignore_words):
+        for word in (key, *key.split()):
+            if word in table:
+                return table[word]
+    return None
+
+
 def lookup_class(text: str) -> TherapyClass | None:
     """The therapy class a recorded class name ("SNRI", "beta blocker") stands for, or ``None``."""
     cat = catalogue()
@@ -255,16 +284,37 @@ def resolve(therapy: PriorTherapy) -> ClassResolution:
                        f"counted as {entry.class_label}")
         return ClassResolution(entry.class_id, entry.class_label, entry.ehf_preventive_class,
                                "catalogue", entry, warning)
+    guess = suggest(therapy.name)
+    hint = (f"; did you mean '{guess}'? (a suggestion: priorauth never corrects a name, fix it "
+            "in the record)" if guess else "")
     if recorded is not None:
         return ClassResolution(recorded.id, recorded.label, recorded.ehf_preventive_class,
-                               "recorded")
+                               "recorded", None,
+                               f"not in the therapy catalogue{hint}" if guess else None)
     if therapy.class_:
         return ClassResolution(None, therapy.class_, None, "unknown", None,
                                f"neither '{therapy.name}' nor its class '{therapy.class_}' is in "
-                               "the therapy catalogue; it cannot count towards class criteria")
+                               f"the therapy catalogue; it cannot count towards class criteria"
+                               f"{hint}")
     return ClassResolution(None, None, None, "unknown", None,
                            f"'{therapy.name}' is not in the therapy catalogue and no class is "
-                           "recorded; add 'class' so it can count towards class criteria")
+                           f"recorded; add 'class' so it can count towards class criteria{hint}")
+
+
+def display_name(name: str) -> str:
+    """The name a letter prints: a brand as typed followed by its generic ("Topamax
+    (topiramate)"); a generic, a synonym or an unknown name exactly as typed. A generic is never
+    given a brand the record does not name."""
+    entry = lookup(name)
+    if entry is None or _normalize(entry.name) in _normalize(name):
+        return name
+    cat = catalogue()
+    keys = set(_keys(name, cat.ignore_words))
+    for brand in (*entry.brands, *entry.historical_brands):
+        brand_keys = set(_keys(brand, cat.ignore_words))
+        if keys & brand_keys or any(k.startswith(b + " ") for k in keys for b in brand_keys):
+            return f"{name} ({entry.name})"
+    return name
 
 
 def role_mismatch(therapy: PriorTherapy) -> str | None:
