@@ -56,6 +56,8 @@ class CriterionResult:
     summary: str
     """One line: what in the record meets the criterion, or what is missing."""
     facts: tuple[Fact, ...] = ()
+    fields: tuple[str, ...] = ()
+    """The case fields (YAML paths) to fill or correct when the verdict is not met or unknown."""
 
     @property
     def met(self) -> bool:
@@ -223,7 +225,9 @@ def _diagnosis(case: Case, criterion: Criterion) -> CriterionResult:
         codes = ", ".join(d.code for d in case.diagnoses)
         return _result(criterion, Verdict.not_met, f"no diagnosis in {shown} (record: {codes})",
                        [Fact(f"{d.code}: {icd.official_description(d.code) or ''}", False)
-                        for d in case.diagnoses])
+                        for d in case.diagnoses],
+                       [f"diagnoses[{i}].code" for i in range(len(case.diagnoses))])
+    where = f"diagnoses[{case.diagnoses.index(matching[0])}]"
     diagnosis = matching[0]
     text = f"{diagnosis.code} ({icd.official_description(diagnosis.code) or 'unknown code'})"
     months = criterion.spec.get("min_months_since_onset")
@@ -231,12 +235,12 @@ def _diagnosis(case: Case, criterion: Criterion) -> CriterionResult:
         if diagnosis.onset is None:
             return _result(criterion, Verdict.unknown,
                            f"{text}; onset date not recorded (at least {months} months needed)",
-                           [Fact(text, None)])
+                           [Fact(text, None)], [f"{where}.onset"])
         elapsed = _months_between(diagnosis.onset, case.letter.date)
         if elapsed < months:
             return _result(criterion, Verdict.not_met,
                            f"{text}, onset {us_date(diagnosis.onset)}: {elapsed} months, "
-                           f"at least {months} needed", [Fact(text, False)])
+                           f"at least {months} needed", [Fact(text, False)], [f"{where}.onset"])
         text += f", onset {us_date(diagnosis.onset)} ({elapsed} months)"
     return _result(criterion, Verdict.met, text, [Fact(text, True)])
 
@@ -244,9 +248,12 @@ def _diagnosis(case: Case, criterion: Criterion) -> CriterionResult:
 def _burden(case: Case, criterion: Criterion) -> CriterionResult:
     facts: list[Fact] = []
     verdicts: list[Verdict] = []
+    fields: list[str] = []
     for comparison in criterion.spec["comparisons"]:
         value = getattr(case.burden, comparison.field)
         name = comparison.field.replace("_", " ")
+        if value is None or not comparison.holds(value):
+            fields.append(f"burden.{comparison.field}")
         if value is None:
             verdicts.append(Verdict.unknown)
             facts.append(Fact(f"{name}: not documented (needs {comparison.describe()})", None))
@@ -257,7 +264,7 @@ def _burden(case: Case, criterion: Criterion) -> CriterionResult:
             verdicts.append(Verdict.not_met)
             facts.append(Fact(f"{name}: {_show(value)} (needs {comparison.describe()})", False))
     verdict = min(verdicts, key=_RANK.__getitem__)
-    return _result(criterion, verdict, "; ".join(f.text for f in facts), facts)
+    return _result(criterion, verdict, "; ".join(f.text for f in facts), facts, fields)
 
 
 def _show(value: float | bool) -> str:
@@ -285,6 +292,7 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
     role, count_by = spec["role"], spec["count_by"]
     among: tuple[str, ...] = spec["among"]
     groups: dict[str, list[tuple[Trial, Verdict, str]]] = {}
+    assessed: list[tuple[Trial, Verdict, str]] = []
     facts: list[Fact] = []
     unresolved = 0
     for trial in all_trials:
@@ -298,6 +306,7 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
         if key is None or (among and key not in among):
             if trial.resolution.class_id is None and trial.therapy.is_failure:
                 unresolved += 1
+                assessed.append((trial, Verdict.unknown, "class unknown"))
                 facts.append(Fact(f"{trial.describe()}: class unknown, cannot be counted "
                                   "(add 'class' or use a catalogue name)", None))
             else:
@@ -308,6 +317,7 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
             continue
         verdict, reason = assess_trial(trial, policy.rule_for(trial.resolution.class_id))
         groups.setdefault(key, []).append((trial, verdict, reason))
+        assessed.append((trial, verdict, reason))
     met_groups: dict[str, Trial] = {}
     unknown_groups: list[str] = []
     for key, items in groups.items():
@@ -341,7 +351,7 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
         summary += f": {counted}" if counted else ""
         if unknown_groups or unresolved:
             summary += f"; {len(unknown_groups) + unresolved} more undetermined"
-        return _result(criterion, verdict, summary, facts)
+        return _result(criterion, verdict, summary, facts, _trial_fields(assessed))
     wanted: tuple[str, ...] = spec["all_of"]
     missing = [k for k in wanted if k not in met_groups]
     if not missing:
@@ -349,7 +359,8 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
     pending = [k for k in missing if k in unknown_groups]
     names = "; ".join(_group_label(k, count_by) for k in missing)
     verdict = Verdict.unknown if len(pending) == len(missing) or unresolved else Verdict.not_met
-    return _result(criterion, verdict, f"no counted trial of: {names}", facts)
+    return _result(criterion, verdict, f"no counted trial of: {names}", facts,
+                   _trial_fields(assessed))
 
 
 def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
@@ -359,11 +370,13 @@ def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
     class_names = " or ".join(_group_label(c, "class") for c in classes)
     relevant = [t for t in all_trials if t.resolution.class_id in classes]
     if not relevant:
-        return _result(criterion, Verdict.not_met, f"no {class_names} trial in the record")
+        return _result(criterion, Verdict.not_met, f"no {class_names} trial in the record",
+                       fields=["prior_therapies"])
     facts: list[Fact] = []
     counted: dict[str, Trial] = {}
     unknown: set[str] = set()
     contraindicated = False
+    assessed: list[tuple[Trial, Verdict, str]] = []
     for trial in relevant:
         if spec["min_weeks"] is not None or spec["min_cycles"] is not None:
             rule = TrialRule(spec["min_weeks"], spec["min_cycles"],
@@ -373,6 +386,7 @@ def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
         else:
             rule = TrialRule(None, None, policy.adequate_trial.early_stop_counts)
         verdict, reason = assess_trial(trial, rule)
+        assessed.append((trial, verdict, reason))
         if verdict is Verdict.met and trial.drug in counted:
             facts.append(Fact(f"{trial.describe()}: same drug, counted once", None))
             continue
@@ -393,7 +407,7 @@ def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
         summary = f"{len(counted)} of {need} {class_names} drugs counted"
     else:
         summary = f"no {class_names} trial that counts"
-    return _result(criterion, verdict, summary, facts)
+    return _result(criterion, verdict, summary, facts, _trial_fields(assessed))
 
 
 def _screening(case: Case, criterion: Criterion) -> CriterionResult:
@@ -416,10 +430,15 @@ def _screening(case: Case, criterion: Criterion) -> CriterionResult:
         else:
             facts.append(Fact(f"{title}: absent", True))
     when = f" on {us_date(screening.date)}" if screening.date else ""
-    if present:
-        return _result(criterion, Verdict.not_met, "present: " + "; ".join(present), facts)
-    if missing:
-        return _result(criterion, Verdict.unknown, "not documented: " + "; ".join(missing), facts)
+    if present or missing:
+        fields = [f"screening.{name}" for name in criterion.spec["fields"]
+                  if getattr(screening, name) is not False
+                  and not (name == "pregnancy" and case.patient.sex is Sex.male)]
+        if present:
+            return _result(criterion, Verdict.not_met, "present: " + "; ".join(present), facts,
+                           fields)
+        return _result(criterion, Verdict.unknown, "not documented: " + "; ".join(missing), facts,
+                       fields)
     return _result(criterion, Verdict.met, f"each item screened and absent{when}", facts)
 
 
@@ -436,13 +455,16 @@ def _request_codes(case: Case, criterion: Criterion) -> CriterionResult:
                 missing.append(f"{system} {code}")
                 facts.append(Fact(f"{system} {code}: not in requested.codes", False))
     if missing:
-        return _result(criterion, Verdict.not_met, "missing " + ", ".join(missing), facts)
+        fields = sorted({f"requested.codes.{m.split()[0].lower()}" for m in missing})
+        return _result(criterion, Verdict.not_met, "missing " + ", ".join(missing), facts,
+                       fields)
     if criterion.spec["ndc"]:
         if codes.ndc is None:
             facts.append(Fact("NDC present: no (payers require the drug name, dose and 11-digit "
                               "NDC with J3490; add requested.codes.ndc)", None))
             return _result(criterion, Verdict.unknown,
-                           "NDC not recorded (requested.codes.ndc)", facts)
+                           "NDC not recorded (requested.codes.ndc)", facts,
+                           ["requested.codes.ndc"])
         facts.append(Fact(f"NDC present: {codes.ndc}", True))
     summary = ", ".join(f.text.split(":")[0] for f in facts if f.counted)
     return _result(criterion, Verdict.met, summary, facts)
@@ -454,12 +476,34 @@ def _any_of(case: Case, criterion: Criterion, policy: Policy,
     best = max(results, key=lambda r: _RANK[r.verdict])
     facts = [Fact(f"option '{r.label}': {r.verdict.value}: {r.summary}",
                   True if r.met else None) for r in results]
-    return _result(criterion, best.verdict, best.summary, facts)
+    fields = [] if best.met else [f for r in results for f in r.fields]
+    return _result(criterion, best.verdict, best.summary, facts, fields)
 
 
 def _result(criterion: Criterion, verdict: Verdict, summary: str,
-            facts: Iterable[Fact] = ()) -> CriterionResult:
-    return CriterionResult(criterion.id, criterion.label, verdict, summary, tuple(facts))
+            facts: Iterable[Fact] = (), fields: Iterable[str] = ()) -> CriterionResult:
+    if verdict is Verdict.met:
+        fields = ()
+    return CriterionResult(criterion.id, criterion.label, verdict, summary, tuple(facts),
+                           tuple(dict.fromkeys(fields)))
+
+
+def _trial_fields(trials: Iterable[tuple[Trial, Verdict, str]]) -> list[str]:
+    """The fields that would settle undetermined trials, else where to add or correct trials."""
+    fields: list[str] = []
+    for trial, verdict, reason in trials:
+        if verdict is not Verdict.unknown:
+            continue
+        where = f"prior_therapies[{trial.index}]"
+        if "cycles not recorded" in reason:
+            fields.append(f"{where}.cycles")
+        if "dates not recorded" in reason:
+            fields += [f"{where}.start", f"{where}.end"]
+        if "dosing interval not recorded" in reason:
+            fields.append(f"{where}.frequency")
+        if "class unknown" in reason:
+            fields.append(f"{where}.class")
+    return fields or ["prior_therapies"]
 
 
 def evaluate(case: Case, criterion: Criterion, policy: Policy,
@@ -617,6 +661,9 @@ def report_lines(report: CheckReport, *, details: bool = True) -> list[tuple[str
     for result in report.results:
         lines.append((f"  [{result.verdict.value}] {result.label}", result.verdict.value))
         lines.append((f"      {result.summary}", None))
+        if result.fields:
+            lines.append((f"      field{'s' if len(result.fields) > 1 else ''}: "
+                          + ", ".join(result.fields), None))
         if details and (not result.met or len(result.facts) > 1):
             lines += [(f"        {MARKS[fact.counted]} {fact.text}", None)
                       for fact in result.facts]
@@ -632,4 +679,21 @@ def report_lines(report: CheckReport, *, details: bool = True) -> list[tuple[str
     counts = {v: sum(r.verdict is v for r in report.results) for v in Verdict}
     lines.append((f"Result: {counts[Verdict.met]} of {len(report.results)} criteria met, "
                   f"{counts[Verdict.not_met]} not met, {counts[Verdict.unknown]} unknown", None))
+    lines += [(line, None) for line in todo_lines(report)]
     return lines
+
+
+def todo_lines(report: CheckReport) -> list[str]:
+    """The short to-do list that ends the checklist: one line per criterion not met or unknown,
+    naming the fields that would settle it."""
+    lines = []
+    for result in report.unmet:
+        if not result.fields:
+            continue
+        shown = ", ".join(result.fields[:3])
+        if len(result.fields) > 3:
+            shown += f" (+{len(result.fields) - 3} more)"
+        lines.append(f"  - {result.id} [{result.verdict.value}]: {shown}")
+    if not lines:
+        return []
+    return ["To do (only with what the record supports; then run check again):", *lines]

@@ -3,13 +3,25 @@ silent correction), no tool words in letters, "N pages" on the fax cover."""
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
+
+import pytest
 from click.testing import CliRunner
 
+from priorauth.case.parse import load_case
 from priorauth.cli import main
 from priorauth.letter.context import build_context
 from priorauth.policy.checks import check_case, record_warnings
 from priorauth.reference.catalogue import display_name, suggest
-from tests.policy.test_checks import THREE_CLASSES, facts, make_case, result, therapy
+from tests.policy.test_checks import (
+    SAMPLES,
+    THREE_CLASSES,
+    facts,
+    make_case,
+    result,
+    therapy,
+)
 
 
 def test_brand_is_printed_with_its_generic() -> None:
@@ -61,7 +73,6 @@ def test_misspelling_with_a_recorded_class_still_gets_the_suggestion() -> None:
 def test_validate_prints_the_suggestion(tmp_path: object) -> None:
     from pathlib import Path
 
-    from tests.policy.test_checks import SAMPLES
     text = (SAMPLES / "chronic-migraine-with-aura.yaml").read_text(encoding="utf-8")
     assert "name: topiramate" in text
     path = Path(str(tmp_path)) / "case.yaml"
@@ -69,3 +80,84 @@ def test_validate_prints_the_suggestion(tmp_path: object) -> None:
     out = CliRunner().invoke(main, ["validate", str(path)])
     assert out.exit_code == 0
     assert "did you mean 'topiramate'?" in out.output
+
+
+# --- no tool words in any letter ---------------------------------------------------------------
+
+TOOL_WORDS = re.compile(r"\bNone\b|\bTrue\b|\bFalse\b|\bnull\b|catalogue|\{\{|\{%|\[\]"
+                        r"|\b[a-z0-9]+_[a-z0-9_]+\b")
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.hidden += tag in ("style", "script", "head")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in ("style", "script", "head")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def _letter_text(case: object, template: str) -> str:
+    from priorauth.letter.pipeline import LetterPipeline
+
+    html = LetterPipeline(template=template).render(case, fmt="html").data  # type: ignore[arg-type]
+    parser = _Text()
+    parser.feed(html.decode("utf-8"))
+    return " ".join(parser.parts)
+
+
+@pytest.mark.parametrize("sample", sorted(p.stem for p in SAMPLES.glob("*.yaml")
+                                          if p.stem != "invalid-case"))
+@pytest.mark.parametrize("template", ["letter", "peer-to-peer"])
+def test_no_tool_words_in_any_sample_letter(sample: str, template: str) -> None:
+    text = _letter_text(load_case(SAMPLES / f"{sample}.yaml"), template)
+    assert TOOL_WORDS.findall(text) == []
+
+
+def test_no_tool_words_with_inferred_classes_and_brands() -> None:
+    case = make_case([therapy("Topamax"), therapy("Inderal LA", start="2020-07-01",
+                                                  end="2020-12-01"),
+                      therapy("Investigational compound X", start="2021-01-01", end=None)])
+    text = _letter_text(case, "letter")
+    assert TOOL_WORDS.findall(text) == []
+    assert "Topamax (topiramate)" in text and "Inderal LA (propranolol)" in text
+
+
+# --- check: the field behind every unmet line, and a to-do list -------------------------------
+
+def test_check_names_fields_and_ends_with_a_todo_list() -> None:
+    out = CliRunner().invoke(main, ["check", str(SAMPLES / "fails-criteria.yaml")]).output
+    lines = out.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(("  [not met]", "  [unknown]")):
+            assert lines[index + 2].startswith("      field"), line
+    todo = lines.index("To do (only with what the record supports; then run check again):")
+    assert lines[todo + 1:] == [
+        "  - intractable [not met]: diagnoses[0].code",
+        "  - medication-overuse [unknown]: burden.medication_overuse_excluded",
+        "  - preventive-classes [not met]: prior_therapies",
+        "  - onabotulinumtoxina [not met]: prior_therapies",
+        "  - cgrp-mab [not met]: prior_therapies",
+        "  - triptans [not met]: prior_therapies",
+        "  - screening [unknown]: screening.psychosis_history, "
+        "screening.uncontrolled_hypertension, screening.unstable_cardiac_disease (+4 more)",
+        "  - codes [unknown]: requested.codes.ndc"]
+
+
+def test_unknown_trial_names_the_missing_field() -> None:
+    case = make_case([therapy("Botox")])
+    botox = result(check_case(case), "onabotulinumtoxina")
+    assert botox.verdict.value == "unknown"
+    assert botox.fields == ("prior_therapies[0].cycles",)
+    fremanezumab = make_case([therapy("Ajovy", start="2020-01-01", end="2020-05-01")])
+    assert result(check_case(fremanezumab), "cgrp-mab").fields == (
+        "prior_therapies[0].frequency",)
+    assert result(check_case(make_case()), "diagnosis").fields == ()

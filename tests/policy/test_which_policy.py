@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from priorauth.cli import main
 from priorauth.errors import PolicyError
@@ -111,3 +113,22 @@ def test_check_and_render_print_the_warning(tmp_path: Path) -> None:
                                      str(payer_file(tmp_path))])
     assert "encodes payer policy MP-KET-07" in with_file.output
     assert "generic bundled policy" not in with_file.output
+
+
+_VALUES = st.one_of(st.none(), st.text(max_size=20), st.integers(), st.dates(),
+                    st.lists(st.text(max_size=5), max_size=2))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["id", "title", "url", "reviewed", "other"]), _VALUES))
+def test_payer_policy_parser_accepts_or_names_the_problem(raw: dict[str, object]) -> None:
+    """Any payer_policy mapping parses or raises PolicyError naming payer_policy; nothing else."""
+    import yaml
+
+    text = BUNDLED + "\n" + yaml.safe_dump({"payer_policy": raw}, default_flow_style=False)
+    try:
+        policy = parse_policy(text, "mine.yaml")
+    except PolicyError as exc:
+        assert "payer_policy" in str(exc)
+    else:
+        assert policy.payer_policy is None or policy.payer_policy.url.startswith("http")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from priorauth.reference import evidence
 from priorauth.reference.catalogue import lookup
 
@@ -75,3 +78,15 @@ def test_icd_index_fiscal_year_note() -> None:
     assert fiscal_year_note(dt.date(2026, 9, 30)) is None
     note = fiscal_year_note(dt.date(2026, 10, 1))
     assert note is not None and "FY2027" in note and "FY2026" in note
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_display_name_and_suggest_never_change_what_was_typed(name: str) -> None:
+    """Issue 11.5: the letter starts with the name exactly as typed; a suggestion is a generic
+    or brand from the catalogue, or nothing."""
+    from priorauth.reference.catalogue import display_name, lookup, suggest
+
+    assert display_name(name).startswith(name)
+    guess = suggest(name)
+    assert guess is None or lookup(guess) is not None
