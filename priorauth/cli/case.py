@@ -70,7 +70,7 @@ def check(case: Path, policy_id: str | None, brief: bool) -> None:
     applies to the diagnoses (name one with --policy).
     """
     from priorauth.letter.pipeline import LetterPipeline
-    from priorauth.policy.checks import report_lines
+    from priorauth.policy.report import report_lines
 
     prepared = LetterPipeline(policy=policy_id).prepare(load_case(case))
     if prepared.check is None:

@@ -3,8 +3,9 @@ facts it rests on (which therapies counted, which did not and why).
 
 ``check_case(case)`` picks the bundled policy for the primary diagnosis; ``check_case(case,
 "ketamine-crps")`` or a :class:`~priorauth.policy.spec.Policy` chooses one.
-Nothing here prints: the CLI formats a :class:`CheckReport`, the letter prints only the met
-criteria.
+Nothing here prints: :mod:`priorauth.policy.report` turns a :class:`CheckReport` into the
+checklist's lines, the letter prints only the met criteria. Which policy applies:
+:mod:`priorauth.policy.choice`.
 """
 
 from __future__ import annotations
@@ -16,16 +17,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from priorauth.case.model import Case, Outcome, PriorTherapy, Sex
-from priorauth.errors import NoPolicyError, PolicyError, Problem
+from priorauth.errors import PolicyError, Problem
 from priorauth.letter.filters import us_date, weeks_between
-from priorauth.policy.spec import (
-    Criterion,
-    Policy,
-    TrialRule,
-    default_policy,
-    get_policy,
-    policy_for_payer,
-)
+from priorauth.policy.choice import choose_policy, policy_warnings, resolve_policy
+from priorauth.policy.spec import Criterion, Policy, TrialRule
 from priorauth.reference import catalogue, icd, label
 from priorauth.reference.catalogue import ClassResolution
 
@@ -528,6 +523,11 @@ def evaluate(case: Case, criterion: Criterion, policy: Policy,
     raise PolicyError(f"policy '{policy.id}': unknown criterion kind '{kind}'")  # pragma: no cover
 
 
+__all__ = ["CheckReport", "CriterionResult", "Fact", "Trial", "Verdict", "assess_trial",
+           "check_case", "choose_policy", "evaluate", "policy_warnings", "record_warnings",
+           "resolve_policy", "trials"]
+
+
 # --- the whole check -------------------------------------------------------------------------
 
 def record_warnings(case: Case) -> list[Problem]:
@@ -554,75 +554,6 @@ def record_warnings(case: Case) -> list[Problem]:
     return warnings
 
 
-def choose_policy(case: Case, policy: Policy | str | None = None) -> Policy | None:
-    """The policy named (a Policy, a bundled id or a policy file), else the bundled policy for
-    the diagnoses, else ``None``: no policy applies (a result, not an error)."""
-    if isinstance(policy, Policy):
-        return policy
-    if policy:
-        return get_policy(policy)
-    if case.payer.policy_id:
-        found = policy_for_payer(case.payer.policy_id)
-        if found is not None:
-            return found
-    codes = [case.primary_diagnosis.code] + [d.code for d in case.diagnoses]
-    return default_policy(codes)
-
-
-REVIEW_MONTHS = 12
-
-
-def policy_warnings(case: Case, policy: Policy) -> list[Problem]:
-    """Whose criteria the checklist applies: the generic bundled policy rather than the payer's,
-    a policy file for another payer policy, or a file not checked against the payer's policy for
-    more than a year. Messages name fields, never record values."""
-    warnings: list[Problem] = []
-    ref = policy.payer_policy
-    matches = (ref is not None and case.payer.policy_id is not None
-               and " ".join(case.payer.policy_id.split()).casefold() == ref.id.casefold())
-    if policy.bundled and not matches and policy.id != case.payer.policy_id:
-        recorded = ("no bundled policy or policy file (--policy FILE) encodes this payer policy"
-                    if case.payer.policy_id else "not recorded")
-        warnings.append(Problem("payer.policy_id", (
-            f"{recorded}: the checklist and letter cite the generic bundled policy "
-            f"'{policy.id}', not the payer's own; encode the payer's policy in a file and give it "
-            "with --policy FILE")))
-    if not policy.bundled:
-        if ref is None:
-            warnings.append(Problem("payer_policy", (
-                f"policy file '{policy.id}' does not name the payer policy it encodes; add "
-                "payer_policy: {id, title, url, reviewed} to it")))
-        elif case.payer.policy_id and not matches:
-            warnings.append(Problem("payer.policy_id", (
-                f"differs from payer_policy.id of policy file '{policy.id}'; check that the file "
-                "encodes this payer's policy")))
-    if ref is not None and ref.reviewed < _months_before(case.letter.date, REVIEW_MONTHS):
-        warnings.append(Problem("payer_policy.reviewed", (
-            f"policy '{policy.id}' was last checked against the payer's policy more than "
-            f"{REVIEW_MONTHS} months before the letter date (letter.date); check the payer's "
-            "current policy and update 'reviewed'")))
-    return warnings
-
-
-def _months_before(day: dt.date, months: int) -> dt.date:
-    month_index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(month_index, 12)
-    for last in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month + 1, last)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def resolve_policy(case: Case, policy: Policy | str | None = None) -> Policy:
-    """Like :func:`choose_policy`, but no applicable policy raises :class:`NoPolicyError`."""
-    found = choose_policy(case, policy)
-    if found is None:
-        raise NoPolicyError()
-    return found
-
-
 def check_case(case: Case, policy: Policy | str | None = None) -> CheckReport:
     """Evaluate every criterion of ``policy`` (default: chosen by diagnosis) and the severity."""
     chosen = resolve_policy(case, policy)
@@ -642,58 +573,3 @@ def check_case(case: Case, policy: Policy | str | None = None) -> CheckReport:
                                           for r in level_results if not r.met) + ")")
     return CheckReport(chosen, results, severity, statement, tuple(severity_facts),
                        tuple(record_warnings(case) + policy_warnings(case, chosen)))
-
-
-# --- text for the checklist (the CLI prints these lines) -------------------------------------
-
-MARKS = {True: "+", False: "-", None: "?"}
-
-
-def report_lines(report: CheckReport, *, details: bool = True) -> list[tuple[str, str | None]]:
-    """The checklist as ``(line, verdict)`` pairs; ``verdict`` is 'met' / 'not met' / 'unknown'
-    for criterion lines (for colouring) and None otherwise."""
-    lines: list[tuple[str, str | None]] = [
-        (f"Policy {report.policy.id}: {report.policy.title}", None)]
-    ref = report.policy.payer_policy
-    if ref is not None:
-        lines.append((f"  encodes payer policy {ref.id}: {ref.title} ({ref.url}), last checked "
-                      f"{ref.reviewed.isoformat()}", None))
-    for result in report.results:
-        lines.append((f"  [{result.verdict.value}] {result.label}", result.verdict.value))
-        lines.append((f"      {result.summary}", None))
-        if result.fields:
-            lines.append((f"      field{'s' if len(result.fields) > 1 else ''}: "
-                          + ", ".join(result.fields), None))
-        if details and (not result.met or len(result.facts) > 1):
-            lines += [(f"        {MARKS[fact.counted]} {fact.text}", None)
-                      for fact in result.facts]
-    if report.severity:
-        lines.append((f"Severity: {report.severity}. {report.severity_statement}", None))
-    elif report.policy.severity:
-        lines.append(("Severity: the record supports neither word, so the letter uses none.",
-                      None))
-    if report.policy.severity:
-        lines += [(f"      {fact}", None) for fact in report.severity_facts]
-    for warning in report.warnings:
-        lines.append((f"warning: {warning.path}: {warning.message}", None))
-    counts = {v: sum(r.verdict is v for r in report.results) for v in Verdict}
-    lines.append((f"Result: {counts[Verdict.met]} of {len(report.results)} criteria met, "
-                  f"{counts[Verdict.not_met]} not met, {counts[Verdict.unknown]} unknown", None))
-    lines += [(line, None) for line in todo_lines(report)]
-    return lines
-
-
-def todo_lines(report: CheckReport) -> list[str]:
-    """The short to-do list that ends the checklist: one line per criterion not met or unknown,
-    naming the fields that would settle it."""
-    lines = []
-    for result in report.unmet:
-        if not result.fields:
-            continue
-        shown = ", ".join(result.fields[:3])
-        if len(result.fields) > 3:
-            shown += f" (+{len(result.fields) - 3} more)"
-        lines.append(f"  - {result.id} [{result.verdict.value}]: {shown}")
-    if not lines:
-        return []
-    return ["To do (only with what the record supports; then run check again):", *lines]

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from priorauth.cli import main
 from priorauth.errors import PolicyError
-from priorauth.policy.checks import check_case, choose_policy, report_lines
+from priorauth.policy.checks import check_case, choose_policy
+from priorauth.policy.report import report_lines
 from priorauth.policy.spec import bundled_policies, parse_policy
 from tests.policy.test_checks import SAMPLES, make_case
 
