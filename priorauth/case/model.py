@@ -278,6 +278,9 @@ class PriorTherapy(Model):
         default=None, description="Required unless the outcome is 'contraindication'."
     )
     end: IsoDate | None = Field(default=None, description="Leave empty if still taking it.")
+    target_dose_reached: IsoDate | None = Field(
+        default=None, description="Date the target (or maximum tolerated) dose was reached; an "
+        "adequate trial is then counted from it, titration excluded (AHS, D'Antona 2019).")
     cycles: int | None = Field(
         default=None, ge=1, le=100, description="Treatment cycles / injections / sessions."
     )
@@ -297,6 +300,11 @@ class PriorTherapy(Model):
         if self.start and self.end and self.end < self.start:
             raise FieldProblems(
                 [("end", "must not be before start; check both dates")]
+            )
+        reached = self.target_dose_reached
+        if reached and ((self.start and reached < self.start) or (self.end and reached > self.end)):
+            raise FieldProblems(
+                [("target_dose_reached", "must lie between start and end; check the dates")]
             )
         return self
 

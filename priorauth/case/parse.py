@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from priorauth.case.model import Case, record_date_problems, submodel
+from priorauth.case.starter import placeholder_problems
 from priorauth.errors import CaseInvalid, FieldProblems, Problem
 
 MAX_CASE_BYTES = 2 * 1024 * 1024
@@ -410,9 +411,15 @@ def case_from_data(data: Any, locator: Locator | None = None, source: str | None
         message = f"a case must be a mapping of fields, but this file holds {kind}"
         raise CaseInvalid([Problem("", message, source=source)], source)
     try:
-        return Case.model_validate(data)
+        case = Case.model_validate(data)
     except ValidationError as exc:
         problems = problems_from_validation_error(exc, locator, source)
+    else:
+        untouched = placeholder_problems(data)
+        if not untouched:
+            return case
+        problems = [Problem(path, message, *(locator or Locator()).find(_split_path(path)),
+                            source) for path, message in untouched]
     # Cross-field date rules only run inside the model once every field is valid; run them on the
     # raw data too so one pass reports everything.
     reported = {p.path for p in problems}

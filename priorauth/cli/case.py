@@ -24,6 +24,7 @@ def validate(cases: tuple[Path, ...]) -> None:
     Exit 0 when all are valid, 2 when any has a problem.
     """
     from priorauth.policy.checks import record_warnings
+    from priorauth.reference.icd import fiscal_year_note
 
     failed = 0
     for path in cases:
@@ -35,6 +36,9 @@ def validate(cases: tuple[Path, ...]) -> None:
         else:
             click.secho(f"{path}: valid", err=True, fg="green")
             echo_warnings([f"{w.path}: {w.message}" for w in record_warnings(loaded)])
+            note = fiscal_year_note(loaded.letter.date)
+            if note is not None:
+                echo_warnings([f"letter.date: {note}"])
             echo_warnings(glyph_warnings(loaded))
     if failed:
         sys.exit(ExitCode.INVALID)
@@ -67,7 +71,7 @@ def check(case: Path, policy_id: str | None, brief: bool) -> None:
     (name one with --policy).
     """
     from priorauth.letter.pipeline import LetterPipeline
-    from priorauth.policy.checks import report_lines
+    from priorauth.policy.report import report_lines
 
     loaded = load_case(case)
     prepared = LetterPipeline(policy=policy_id).prepare(loaded)

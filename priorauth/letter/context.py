@@ -33,6 +33,11 @@ class TherapyRow:
     """Duration of the trial in weeks; for an ongoing therapy, up to the letter date."""
     ongoing: bool
 
+    @property
+    def display_name(self) -> str:
+        """The name as typed, a brand followed by its generic: "Topamax (topiramate)"."""
+        return catalogue.display_name(self.therapy.name)
+
 
 @dataclass(frozen=True)
 class ClassGroup:

@@ -3,21 +3,24 @@ facts it rests on (which therapies counted, which did not and why).
 
 ``check_case(case)`` picks the bundled policy for the primary diagnosis; ``check_case(case,
 "ketamine-crps")`` or a :class:`~priorauth.policy.spec.Policy` chooses one.
-Nothing here prints: the CLI formats a :class:`CheckReport`, the letter prints only the met
-criteria.
+Nothing here prints: :mod:`priorauth.policy.report` turns a :class:`CheckReport` into the
+checklist's lines, the letter prints only the met criteria. Which policy applies:
+:mod:`priorauth.policy.choice`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from priorauth.case.model import Case, Outcome, PriorTherapy, Sex
-from priorauth.errors import NoPolicyError, PolicyError, Problem
+from priorauth.errors import PolicyError, Problem
 from priorauth.letter.filters import us_date, weeks_between
-from priorauth.policy.spec import Criterion, Policy, TrialRule, default_policy, get_policy
+from priorauth.policy.choice import choose_policy, policy_warnings, resolve_policy
+from priorauth.policy.spec import Criterion, Policy, TrialRule
 from priorauth.reference import catalogue, icd, label
 from priorauth.reference.catalogue import ClassResolution
 
@@ -48,6 +51,8 @@ class CriterionResult:
     summary: str
     """One line: what in the record meets the criterion, or what is missing."""
     facts: tuple[Fact, ...] = ()
+    fields: tuple[str, ...] = ()
+    """The case fields (YAML paths) to fill or correct when the verdict is not met or unknown."""
 
     @property
     def met(self) -> bool:
@@ -88,6 +93,25 @@ class Trial:
     resolution: ClassResolution
     weeks: float | None
     ongoing: bool
+    weeks_at_target: float | None = None
+    """Weeks from ``target_dose_reached`` (titration excluded), when the record gives it."""
+    role_mismatch: str | None = None
+    """Why the recorded role is one the drug's catalogue entry lacks, if it is."""
+
+    @property
+    def quarterly(self) -> bool | None:
+        """Dosed quarterly (True), monthly (False) or not known (None) - CGRP mAbs only."""
+        dosing = self.resolution.entry.dosing if self.resolution.entry else frozenset()
+        if len(dosing) == 1:
+            return "quarterly" in dosing
+        if not dosing:
+            return False
+        text = f"{self.therapy.frequency or ''} {self.therapy.dose or ''}".casefold()
+        if _QUARTERLY.search(text):
+            return True
+        if _MONTHLY.search(text):
+            return False
+        return None
 
     @property
     def drug(self) -> str:
@@ -96,10 +120,7 @@ class Trial:
 
     def describe(self) -> str:
         therapy = self.therapy
-        parts = [therapy.name]
-        if self.resolution.class_label and self.resolution.how == "catalogue" \
-                and not therapy.class_:
-            parts[0] += f" ({self.resolution.class_label}, from the catalogue)"
+        parts = [catalogue.display_name(therapy.name)]
         if therapy.start:
             end = us_date(therapy.end) if therapy.end else "ongoing"
             parts.append(f"{us_date(therapy.start)}–{end}")
@@ -111,13 +132,21 @@ class Trial:
         return ", ".join(parts)
 
 
+# Fremanezumab (Ajovy label): 225 mg monthly or 675 mg every 3 months.
+_QUARTERLY = re.compile(r"quarter|every\s*(3|three)\s*months?|every\s*12\s*w|q\s*3\s*mo"
+                        r"|q\s*12\s*w|\b675\b")
+_MONTHLY = re.compile(r"month|every\s*(4|four)\s*w|q\s*4\s*w|q\s*mo|\b225\b")
+
+
 def trials(case: Case) -> list[Trial]:
     found = []
     for index, therapy in enumerate(case.prior_therapies):
         end = therapy.end or (case.letter.date if therapy.start else None)
         found.append(Trial(index, therapy, catalogue.resolve(therapy),
                            weeks_between(therapy.start, end),
-                           ongoing=therapy.start is not None and therapy.end is None))
+                           ongoing=therapy.start is not None and therapy.end is None,
+                           weeks_at_target=weeks_between(therapy.target_dose_reached, end),
+                           role_mismatch=catalogue.role_mismatch(therapy)))
     return found
 
 
@@ -140,12 +169,40 @@ def assess_trial(trial: Trial, rule: TrialRule) -> tuple[Verdict, str]:
             return Verdict.not_met, (f"does not count: {therapy.cycles} cycle(s), at least "
                                      f"{rule.min_cycles} needed")
     if rule.min_weeks is not None:
-        if trial.weeks is None:
-            return Verdict.unknown, "unknown: trial dates not recorded"
-        if trial.weeks < rule.min_weeks:
-            return Verdict.not_met, (f"does not count: {trial.weeks:.0f} wk, at least "
-                                     f"{rule.min_weeks:g} wk needed")
+        return _assess_duration(trial, rule, rule.min_weeks)
     return Verdict.met, "counts"
+
+
+def _assess_duration(trial: Trial, rule: TrialRule, min_weeks: float) -> tuple[Verdict, str]:
+    """The duration test, saying which rule was applied: weeks at target dose when the record
+    gives ``target_dose_reached`` (AHS: >= 8 weeks at target dose; D'Antona 2019: 2 months at
+    optimum dose, titration excluded), else weeks from the start, titration included."""
+    dosing = ""
+    quarterly_weeks = rule.quarterly_min_weeks
+    if quarterly_weeks is not None:
+        quarterly = trial.quarterly
+        if quarterly:
+            min_weeks, dosing = quarterly_weeks, ", dosed quarterly"
+        elif quarterly is None:
+            dosing = (f"; dosing interval not recorded (monthly dosing is judged after "
+                      f"{min_weeks:g} wk, quarterly after {quarterly_weeks:g} wk: "
+                      "record 'frequency')")
+            min_weeks = quarterly_weeks
+    weeks: float | None
+    if trial.weeks_at_target is not None:
+        weeks, basis = trial.weeks_at_target, "at target dose (from target_dose_reached)"
+    else:
+        weeks = trial.weeks
+        basis = "from start, titration included (target_dose_reached not recorded)"
+    rule_text = f"rule: at least {min_weeks:g} wk{dosing}"
+    if weeks is None:
+        return Verdict.unknown, f"unknown: trial dates not recorded ({rule_text})"
+    shown = f"{weeks:.0f} wk {basis}"
+    if weeks < min_weeks:
+        if dosing.startswith(";") and rule.min_weeks is not None and weeks >= rule.min_weeks:
+            return Verdict.unknown, f"unknown: {shown}; {rule_text}"
+        return Verdict.not_met, f"does not count: {shown}; {rule_text}"
+    return Verdict.met, f"counts: {shown}; {rule_text}"
 
 
 # --- criteria --------------------------------------------------------------------------------
@@ -163,7 +220,9 @@ def _diagnosis(case: Case, criterion: Criterion) -> CriterionResult:
         codes = ", ".join(d.code for d in case.diagnoses)
         return _result(criterion, Verdict.not_met, f"no diagnosis in {shown} (record: {codes})",
                        [Fact(f"{d.code}: {icd.official_description(d.code) or ''}", False)
-                        for d in case.diagnoses])
+                        for d in case.diagnoses],
+                       [f"diagnoses[{i}].code" for i in range(len(case.diagnoses))])
+    where = f"diagnoses[{case.diagnoses.index(matching[0])}]"
     diagnosis = matching[0]
     text = f"{diagnosis.code} ({icd.official_description(diagnosis.code) or 'unknown code'})"
     months = criterion.spec.get("min_months_since_onset")
@@ -171,12 +230,12 @@ def _diagnosis(case: Case, criterion: Criterion) -> CriterionResult:
         if diagnosis.onset is None:
             return _result(criterion, Verdict.unknown,
                            f"{text}; onset date not recorded (at least {months} months needed)",
-                           [Fact(text, None)])
+                           [Fact(text, None)], [f"{where}.onset"])
         elapsed = _months_between(diagnosis.onset, case.letter.date)
         if elapsed < months:
             return _result(criterion, Verdict.not_met,
                            f"{text}, onset {us_date(diagnosis.onset)}: {elapsed} months, "
-                           f"at least {months} needed", [Fact(text, False)])
+                           f"at least {months} needed", [Fact(text, False)], [f"{where}.onset"])
         text += f", onset {us_date(diagnosis.onset)} ({elapsed} months)"
     return _result(criterion, Verdict.met, text, [Fact(text, True)])
 
@@ -184,9 +243,12 @@ def _diagnosis(case: Case, criterion: Criterion) -> CriterionResult:
 def _burden(case: Case, criterion: Criterion) -> CriterionResult:
     facts: list[Fact] = []
     verdicts: list[Verdict] = []
+    fields: list[str] = []
     for comparison in criterion.spec["comparisons"]:
         value = getattr(case.burden, comparison.field)
         name = comparison.field.replace("_", " ")
+        if value is None or not comparison.holds(value):
+            fields.append(f"burden.{comparison.field}")
         if value is None:
             verdicts.append(Verdict.unknown)
             facts.append(Fact(f"{name}: not documented (needs {comparison.describe()})", None))
@@ -197,7 +259,7 @@ def _burden(case: Case, criterion: Criterion) -> CriterionResult:
             verdicts.append(Verdict.not_met)
             facts.append(Fact(f"{name}: {_show(value)} (needs {comparison.describe()})", False))
     verdict = min(verdicts, key=_RANK.__getitem__)
-    return _result(criterion, verdict, "; ".join(f.text for f in facts), facts)
+    return _result(criterion, verdict, "; ".join(f.text for f in facts), facts, fields)
 
 
 def _show(value: float | bool) -> str:
@@ -225,15 +287,21 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
     role, count_by = spec["role"], spec["count_by"]
     among: tuple[str, ...] = spec["among"]
     groups: dict[str, list[tuple[Trial, Verdict, str]]] = {}
+    assessed: list[tuple[Trial, Verdict, str]] = []
     facts: list[Fact] = []
     unresolved = 0
     for trial in all_trials:
         if role is not None and trial.therapy.role is not role:
             continue
+        if trial.role_mismatch is not None:
+            facts.append(Fact(f"{trial.describe()}: does not count: {trial.role_mismatch}",
+                              False))
+            continue
         key = _group_key(trial, count_by)
         if key is None or (among and key not in among):
             if trial.resolution.class_id is None and trial.therapy.is_failure:
                 unresolved += 1
+                assessed.append((trial, Verdict.unknown, "class unknown"))
                 facts.append(Fact(f"{trial.describe()}: class unknown, cannot be counted "
                                   "(add 'class' or use a catalogue name)", None))
             else:
@@ -244,6 +312,7 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
             continue
         verdict, reason = assess_trial(trial, policy.rule_for(trial.resolution.class_id))
         groups.setdefault(key, []).append((trial, verdict, reason))
+        assessed.append((trial, verdict, reason))
     met_groups: dict[str, Trial] = {}
     unknown_groups: list[str] = []
     for key, items in groups.items():
@@ -277,7 +346,7 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
         summary += f": {counted}" if counted else ""
         if unknown_groups or unresolved:
             summary += f"; {len(unknown_groups) + unresolved} more undetermined"
-        return _result(criterion, verdict, summary, facts)
+        return _result(criterion, verdict, summary, facts, _trial_fields(assessed))
     wanted: tuple[str, ...] = spec["all_of"]
     missing = [k for k in wanted if k not in met_groups]
     if not missing:
@@ -285,7 +354,8 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
     pending = [k for k in missing if k in unknown_groups]
     names = "; ".join(_group_label(k, count_by) for k in missing)
     verdict = Verdict.unknown if len(pending) == len(missing) or unresolved else Verdict.not_met
-    return _result(criterion, verdict, f"no counted trial of: {names}", facts)
+    return _result(criterion, verdict, f"no counted trial of: {names}", facts,
+                   _trial_fields(assessed))
 
 
 def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
@@ -295,11 +365,13 @@ def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
     class_names = " or ".join(_group_label(c, "class") for c in classes)
     relevant = [t for t in all_trials if t.resolution.class_id in classes]
     if not relevant:
-        return _result(criterion, Verdict.not_met, f"no {class_names} trial in the record")
+        return _result(criterion, Verdict.not_met, f"no {class_names} trial in the record",
+                       fields=["prior_therapies"])
     facts: list[Fact] = []
     counted: dict[str, Trial] = {}
     unknown: set[str] = set()
     contraindicated = False
+    assessed: list[tuple[Trial, Verdict, str]] = []
     for trial in relevant:
         if spec["min_weeks"] is not None or spec["min_cycles"] is not None:
             rule = TrialRule(spec["min_weeks"], spec["min_cycles"],
@@ -309,6 +381,7 @@ def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
         else:
             rule = TrialRule(None, None, policy.adequate_trial.early_stop_counts)
         verdict, reason = assess_trial(trial, rule)
+        assessed.append((trial, verdict, reason))
         if verdict is Verdict.met and trial.drug in counted:
             facts.append(Fact(f"{trial.describe()}: same drug, counted once", None))
             continue
@@ -329,7 +402,7 @@ def _failed_trial(case: Case, criterion: Criterion, policy: Policy,
         summary = f"{len(counted)} of {need} {class_names} drugs counted"
     else:
         summary = f"no {class_names} trial that counts"
-    return _result(criterion, verdict, summary, facts)
+    return _result(criterion, verdict, summary, facts, _trial_fields(assessed))
 
 
 def _screening(case: Case, criterion: Criterion) -> CriterionResult:
@@ -352,10 +425,15 @@ def _screening(case: Case, criterion: Criterion) -> CriterionResult:
         else:
             facts.append(Fact(f"{title}: absent", True))
     when = f" on {us_date(screening.date)}" if screening.date else ""
-    if present:
-        return _result(criterion, Verdict.not_met, "present: " + "; ".join(present), facts)
-    if missing:
-        return _result(criterion, Verdict.unknown, "not documented: " + "; ".join(missing), facts)
+    if present or missing:
+        fields = [f"screening.{name}" for name in criterion.spec["fields"]
+                  if getattr(screening, name) is not False
+                  and not (name == "pregnancy" and case.patient.sex is Sex.male)]
+        if present:
+            return _result(criterion, Verdict.not_met, "present: " + "; ".join(present), facts,
+                           fields)
+        return _result(criterion, Verdict.unknown, "not documented: " + "; ".join(missing), facts,
+                       fields)
     return _result(criterion, Verdict.met, f"each item screened and absent{when}", facts)
 
 
@@ -372,13 +450,16 @@ def _request_codes(case: Case, criterion: Criterion) -> CriterionResult:
                 missing.append(f"{system} {code}")
                 facts.append(Fact(f"{system} {code}: not in requested.codes", False))
     if missing:
-        return _result(criterion, Verdict.not_met, "missing " + ", ".join(missing), facts)
+        fields = sorted({f"requested.codes.{m.split()[0].lower()}" for m in missing})
+        return _result(criterion, Verdict.not_met, "missing " + ", ".join(missing), facts,
+                       fields)
     if criterion.spec["ndc"]:
         if codes.ndc is None:
             facts.append(Fact("NDC present: no (payers require the drug name, dose and 11-digit "
                               "NDC with J3490; add requested.codes.ndc)", None))
             return _result(criterion, Verdict.unknown,
-                           "NDC not recorded (requested.codes.ndc)", facts)
+                           "NDC not recorded (requested.codes.ndc)", facts,
+                           ["requested.codes.ndc"])
         facts.append(Fact(f"NDC present: {codes.ndc}", True))
     summary = ", ".join(f.text.split(":")[0] for f in facts if f.counted)
     return _result(criterion, Verdict.met, summary, facts)
@@ -390,12 +471,34 @@ def _any_of(case: Case, criterion: Criterion, policy: Policy,
     best = max(results, key=lambda r: _RANK[r.verdict])
     facts = [Fact(f"option '{r.label}': {r.verdict.value}: {r.summary}",
                   True if r.met else None) for r in results]
-    return _result(criterion, best.verdict, best.summary, facts)
+    fields = [] if best.met else [f for r in results for f in r.fields]
+    return _result(criterion, best.verdict, best.summary, facts, fields)
 
 
 def _result(criterion: Criterion, verdict: Verdict, summary: str,
-            facts: Iterable[Fact] = ()) -> CriterionResult:
-    return CriterionResult(criterion.id, criterion.label, verdict, summary, tuple(facts))
+            facts: Iterable[Fact] = (), fields: Iterable[str] = ()) -> CriterionResult:
+    if verdict is Verdict.met:
+        fields = ()
+    return CriterionResult(criterion.id, criterion.label, verdict, summary, tuple(facts),
+                           tuple(dict.fromkeys(fields)))
+
+
+def _trial_fields(trials: Iterable[tuple[Trial, Verdict, str]]) -> list[str]:
+    """The fields that would settle undetermined trials, else where to add or correct trials."""
+    fields: list[str] = []
+    for trial, verdict, reason in trials:
+        if verdict is not Verdict.unknown:
+            continue
+        where = f"prior_therapies[{trial.index}]"
+        if "cycles not recorded" in reason:
+            fields.append(f"{where}.cycles")
+        if "dates not recorded" in reason:
+            fields += [f"{where}.start", f"{where}.end"]
+        if "dosing interval not recorded" in reason:
+            fields.append(f"{where}.frequency")
+        if "class unknown" in reason:
+            fields.append(f"{where}.class")
+    return fields or ["prior_therapies"]
 
 
 def evaluate(case: Case, criterion: Criterion, policy: Policy,
@@ -424,6 +527,11 @@ def evaluate(case: Case, criterion: Criterion, policy: Policy,
     raise PolicyError(f"policy '{policy.id}': unknown criterion kind '{kind}'")  # pragma: no cover
 
 
+__all__ = ["CheckReport", "CriterionResult", "Fact", "Trial", "Verdict", "assess_trial",
+           "check_case", "choose_policy", "evaluate", "policy_warnings", "record_warnings",
+           "resolve_policy", "trials"]
+
+
 # --- the whole check -------------------------------------------------------------------------
 
 def record_warnings(case: Case) -> list[Problem]:
@@ -438,30 +546,16 @@ def record_warnings(case: Case) -> list[Problem]:
                 f"'{diagnosis.description}' disagrees with the official description of "
                 f"{diagnosis.code}: '{official}'; the letter prints the official one"))
     for index, therapy in enumerate(case.prior_therapies):
-        warning = catalogue.resolve(therapy).warning
+        resolution = catalogue.resolve(therapy)
+        warning = resolution.warning
         if warning is not None:
-            path = f"prior_therapies[{index}]" + (".class" if therapy.class_ else ".name")
+            on_class = therapy.class_ and resolution.how != "recorded"
+            path = f"prior_therapies[{index}]" + (".class" if on_class else ".name")
             warnings.append(Problem(path, warning))
+        mismatch = catalogue.role_mismatch(therapy)
+        if mismatch is not None:
+            warnings.append(Problem(f"prior_therapies[{index}].role", mismatch))
     return warnings
-
-
-def choose_policy(case: Case, policy: Policy | str | None = None) -> Policy | None:
-    """The policy named (a Policy, a bundled id or a policy file), else the bundled policy for
-    the diagnoses, else ``None``: no policy applies (a result, not an error)."""
-    if isinstance(policy, Policy):
-        return policy
-    if policy:
-        return get_policy(policy)
-    codes = [case.primary_diagnosis.code] + [d.code for d in case.diagnoses]
-    return default_policy(codes)
-
-
-def resolve_policy(case: Case, policy: Policy | str | None = None) -> Policy:
-    """Like :func:`choose_policy`, but no applicable policy raises :class:`NoPolicyError`."""
-    found = choose_policy(case, policy)
-    if found is None:
-        raise NoPolicyError()
-    return found
 
 
 def check_case(case: Case, policy: Policy | str | None = None) -> CheckReport:
@@ -482,35 +576,4 @@ def check_case(case: Case, policy: Policy | str | None = None) -> CheckReport:
                               + "; ".join(f"{r.verdict.value}: {r.summary}"
                                           for r in level_results if not r.met) + ")")
     return CheckReport(chosen, results, severity, statement, tuple(severity_facts),
-                       tuple(record_warnings(case)))
-
-
-# --- text for the checklist (the CLI prints these lines) -------------------------------------
-
-MARKS = {True: "+", False: "-", None: "?"}
-
-
-def report_lines(report: CheckReport, *, details: bool = True) -> list[tuple[str, str | None]]:
-    """The checklist as ``(line, verdict)`` pairs; ``verdict`` is 'met' / 'not met' / 'unknown'
-    for criterion lines (for colouring) and None otherwise."""
-    lines: list[tuple[str, str | None]] = [
-        (f"Policy {report.policy.id}: {report.policy.title}", None)]
-    for result in report.results:
-        lines.append((f"  [{result.verdict.value}] {result.label}", result.verdict.value))
-        lines.append((f"      {result.summary}", None))
-        if details and (not result.met or len(result.facts) > 1):
-            lines += [(f"        {MARKS[fact.counted]} {fact.text}", None)
-                      for fact in result.facts]
-    if report.severity:
-        lines.append((f"Severity: {report.severity}. {report.severity_statement}", None))
-    elif report.policy.severity:
-        lines.append(("Severity: the record supports neither word, so the letter uses none.",
-                      None))
-    if report.policy.severity:
-        lines += [(f"      {fact}", None) for fact in report.severity_facts]
-    for warning in report.warnings:
-        lines.append((f"warning: {warning.path}: {warning.message}", None))
-    counts = {v: sum(r.verdict is v for r in report.results) for v in Verdict}
-    lines.append((f"Result: {counts[Verdict.met]} of {len(report.results)} criteria met, "
-                  f"{counts[Verdict.not_met]} not met, {counts[Verdict.unknown]} unknown", None))
-    return lines
+                       tuple(record_warnings(case) + policy_warnings(case, chosen)))

@@ -18,6 +18,8 @@ policy file is a :class:`PolicyError` naming the policy and the criterion, raise
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import operator
 import re
@@ -72,6 +74,8 @@ class TrialRule:
     min_weeks: float | None = None
     min_cycles: int | None = None
     early_stop_counts: frozenset[Outcome] = frozenset()
+    quarterly_min_weeks: float | None = None
+    """For drugs dosed quarterly (eptinezumab, quarterly fremanezumab): judged after this long."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,18 @@ class SeverityLevel:
 
 
 @dataclass(frozen=True)
+class PayerPolicyRef:
+    """The payer's own medical policy a policy file encodes (``payer_policy:`` in the file):
+    the checklist can then say whose criteria it applied and how old that reading is."""
+
+    id: str
+    title: str
+    url: str
+    reviewed: dt.date
+    """When the file was last checked against the payer's published policy."""
+
+
+@dataclass(frozen=True)
 class Policy:
     id: str
     title: str
@@ -105,6 +121,9 @@ class Policy:
     consensus: tuple[str, ...] = ()
     """Criterion ids the letter prints point by point against ``consensus_evidence``."""
     consensus_evidence: str | None = None
+    payer_policy: PayerPolicyRef | None = None
+    bundled: bool = False
+    """Shipped with priorauth (a generic policy, not a payer's own)."""
 
     def rule_for(self, class_id: str | None) -> TrialRule:
         """The adequate-trial rule for a class (class-specific rule, else the policy default)."""
@@ -133,7 +152,8 @@ class _Parser:
     def trial_rule(self, spec: Any, where: str, base: TrialRule | None = None) -> TrialRule:
         if not isinstance(spec, Mapping):
             raise self.fail(where, "must be a mapping (min_weeks, min_cycles, early_stop_counts)")
-        unknown = set(spec) - {"min_weeks", "min_cycles", "early_stop_counts"}
+        unknown = set(spec) - {"min_weeks", "min_cycles", "early_stop_counts",
+                               "quarterly_min_weeks"}
         if unknown:
             raise self.fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
         base = base or TrialRule()
@@ -141,13 +161,16 @@ class _Parser:
                  if "early_stop_counts" in spec else base.early_stop_counts)
         min_weeks = spec.get("min_weeks")
         min_cycles = spec.get("min_cycles")
-        for name, value in (("min_weeks", min_weeks), ("min_cycles", min_cycles)):
+        quarterly = spec.get("quarterly_min_weeks")
+        for name, value in (("min_weeks", min_weeks), ("min_cycles", min_cycles),
+                            ("quarterly_min_weeks", quarterly)):
             if value is not None and (not isinstance(value, int | float) or value < 0):
                 raise self.fail(where, f"{name} must be a number >= 0")
         if min_weeks is None and min_cycles is None:
             min_weeks, min_cycles = base.min_weeks, base.min_cycles
         return TrialRule(None if min_weeks is None else float(min_weeks),
-                         None if min_cycles is None else int(min_cycles), early)
+                         None if min_cycles is None else int(min_cycles), early,
+                         None if quarterly is None else float(quarterly))
 
     def comparison(self, name: str, text: Any, where: str) -> Comparison:
         if name not in BURDEN_FIELDS:
@@ -311,6 +334,7 @@ class _Parser:
                              for j, raw in enumerate(level["requires"]))
             levels.append(SeverityLevel(str(level["word"]), " ".join(
                 str(level["statement"]).split()), requires))
+        payer_policy = self.payer_policy(data.get("payer_policy"))
         evidence_ids = tuple(str(e) for e in data.get("evidence") or [])
         for evidence_id in evidence_ids:
             if evidence_library.get(evidence_id) is None:
@@ -321,7 +345,34 @@ class _Parser:
             id=str(data["id"]), title=" ".join(str(data["title"]).split()),
             applies_to=tuple(str(p).upper() for p in data.get("applies_to") or []),
             criteria=criteria, adequate_trial=adequate, class_rules=class_rules,
-            severity=tuple(levels), evidence=evidence_ids, source=source)
+            severity=tuple(levels), evidence=evidence_ids, source=source,
+            payer_policy=payer_policy)
+
+    def payer_policy(self, raw: Any) -> PayerPolicyRef | None:
+        if raw is None:
+            return None
+        where = "payer_policy"
+        if not isinstance(raw, Mapping):
+            raise self.fail(where, "must be a mapping: id, title, url, reviewed")
+        unknown = set(map(str, raw)) - {"id", "title", "url", "reviewed"}
+        if unknown:
+            raise self.fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
+        missing = [k for k in ("id", "title", "url", "reviewed") if not raw.get(k)]
+        if missing:
+            raise self.fail(where, f"missing {', '.join(missing)} (name the payer's policy: its "
+                            "number, title, web address and the date you last checked it)")
+        url = str(raw["url"]).strip()
+        if not url.startswith(("https://", "http://")):
+            raise self.fail(f"{where}.url", "must be the web address of the payer's policy "
+                            "(https://...)")
+        reviewed = raw["reviewed"]
+        if not isinstance(reviewed, dt.date):
+            try:
+                reviewed = dt.date.fromisoformat(str(reviewed))
+            except ValueError:
+                raise self.fail(f"{where}.reviewed", "must be a date written YYYY-MM-DD") from None
+        return PayerPolicyRef(" ".join(str(raw["id"]).split()),
+                              " ".join(str(raw["title"]).split()), url, reviewed)
 
     def consensus(self, body: Any, ids: list[str]) -> tuple[tuple[str, ...], str | None]:
         """``consensus: {evidence: cohen-2018, points: [criterion ids]}``: the criteria the letter
@@ -362,7 +413,7 @@ def bundled_policies() -> dict[str, Policy]:
                 raise ReferenceDataError(f"bundled policy {exc}") from None
             if policy.id in policies:
                 raise ReferenceDataError(f"two bundled policies use the id '{policy.id}'")
-            policies[policy.id] = policy
+            policies[policy.id] = dataclasses.replace(policy, bundled=True)
     return policies
 
 
@@ -378,6 +429,16 @@ def get_policy(policy_id: str) -> Policy:
         except OSError as exc:
             raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
     raise PolicyError(f"no policy '{policy_id}'; bundled policies: {', '.join(policies)}")
+
+
+def policy_for_payer(payer_policy_id: str) -> Policy | None:
+    """The bundled policy with this id or encoding the payer's policy with this id, if any."""
+    wanted = " ".join(payer_policy_id.split()).casefold()
+    for policy in bundled_policies().values():
+        ids = [policy.id] + ([policy.payer_policy.id] if policy.payer_policy else [])
+        if wanted in (i.casefold() for i in ids):
+            return policy
+    return None
 
 
 def default_policy(codes: list[str]) -> Policy | None:

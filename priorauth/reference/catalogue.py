@@ -49,6 +49,10 @@ class CatalogueEntry:
     roles: frozenset[Role] = frozenset()
     brands: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    historical_brands: tuple[str, ...] = ()
+    """Brands no longer marketed in the US: recognised in records, never printed."""
+    dosing: frozenset[str] = frozenset()
+    """'monthly' / 'quarterly' for drugs judged after a dosing-dependent time (CGRP mAbs)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,17 @@ def _sources(value: Any) -> tuple[str, ...]:
     return tuple(s.strip() for s in str(value).split(",") if s.strip())
 
 
+_DOSING = frozenset({"monthly", "quarterly"})
+
+
+def _dosing(value: Any, where: str) -> frozenset[str]:
+    found = frozenset(str(v) for v in value or [])
+    if found - _DOSING:
+        raise ReferenceDataError(f"{CATALOGUE_FILE}: {where}: dosing must be among "
+                                 f"{', '.join(sorted(_DOSING))}")
+    return found
+
+
 def build_catalogue(data: Mapping[str, Any]) -> Catalogue:
     """Check and index the parsed catalogue file; :class:`ReferenceDataError` when malformed."""
     ignore = frozenset(_normalize(str(w)) for w in data.get("ignore_words") or [])
@@ -162,8 +177,11 @@ def build_catalogue(data: Mapping[str, Any]) -> Catalogue:
                 role=drug_role,
                 ehf_preventive_class=drug.get("ehf_preventive_class", ehf_class),
                 roles=drug_roles, brands=tuple(str(b) for b in drug.get("brands") or []),
-                sources=class_sources)
-            names = [entry.name, *entry.brands, *(str(s) for s in drug.get("synonyms") or [])]
+                sources=class_sources,
+                historical_brands=tuple(str(b) for b in drug.get("historical_brands") or []),
+                dosing=_dosing(drug.get("dosing"), where))
+            names = [entry.name, *entry.brands, *entry.historical_brands,
+                     *(str(s) for s in drug.get("synonyms") or [])]
             for name in names:
                 for key in _keys(name, ignore):
                     entries.setdefault(key, entry)
@@ -191,6 +209,35 @@ def lookup(name: str) -> CatalogueEntry | None:
             entry = cat.entries.get(" ".join(words[:size]))
             if entry is not None:
                 return entry
+    return None
+
+
+MISSPELLINGS_FILE = "misspellings.yaml"
+
+
+@functools.cache
+def _misspellings() -> dict[str, str]:
+    """Misspelling (normalized) -> the catalogue name to suggest; every target must resolve."""
+    data = load_yaml(MISSPELLINGS_FILE)
+    found: dict[str, str] = {}
+    for wrong, right in (data.get("misspellings") or {}).items():
+        if lookup(str(right)) is None:
+            raise ReferenceDataError(f"{MISSPELLINGS_FILE}: '{right}' is not in the therapy "
+                                     "catalogue")
+        found[_normalize(str(wrong))] = str(right)
+    return found
+
+
+def suggest(name: str) -> str | None:
+    """The catalogue name a misspelt therapy name probably means ("topirimate" -> "topiramate"),
+    from the curated list only; ``None`` when the name is known or not a listed misspelling."""
+    if lookup(name) is not None:
+        return None
+    table = _misspellings()
+    for key in _keys(name, catalogue().ignore_words):
+        for word in (key, *key.split()):
+            if word in table:
+                return table[word]
     return None
 
 
@@ -237,16 +284,48 @@ def resolve(therapy: PriorTherapy) -> ClassResolution:
                        f"counted as {entry.class_label}")
         return ClassResolution(entry.class_id, entry.class_label, entry.ehf_preventive_class,
                                "catalogue", entry, warning)
+    guess = suggest(therapy.name)
+    hint = (f"; did you mean '{guess}'? (a suggestion: priorauth never corrects a name, fix it "
+            "in the record)" if guess else "")
     if recorded is not None:
         return ClassResolution(recorded.id, recorded.label, recorded.ehf_preventive_class,
-                               "recorded")
+                               "recorded", None,
+                               f"not in the therapy catalogue{hint}" if guess else None)
     if therapy.class_:
         return ClassResolution(None, therapy.class_, None, "unknown", None,
                                f"neither '{therapy.name}' nor its class '{therapy.class_}' is in "
-                               "the therapy catalogue; it cannot count towards class criteria")
+                               f"the therapy catalogue; it cannot count towards class criteria"
+                               f"{hint}")
     return ClassResolution(None, None, None, "unknown", None,
                            f"'{therapy.name}' is not in the therapy catalogue and no class is "
-                           "recorded; add 'class' so it can count towards class criteria")
+                           f"recorded; add 'class' so it can count towards class criteria{hint}")
+
+
+def display_name(name: str) -> str:
+    """The name a letter prints: a brand as typed followed by its generic ("Topamax
+    (topiramate)"); a generic, a synonym or an unknown name exactly as typed. A generic is never
+    given a brand the record does not name."""
+    entry = lookup(name)
+    if entry is None or _normalize(entry.name) in _normalize(name):
+        return name
+    cat = catalogue()
+    keys = set(_keys(name, cat.ignore_words))
+    for brand in (*entry.brands, *entry.historical_brands):
+        brand_keys = set(_keys(brand, cat.ignore_words))
+        if keys & brand_keys or any(k.startswith(b + " ") for k in keys for b in brand_keys):
+            return f"{name} ({entry.name})"
+    return name
+
+
+def role_mismatch(therapy: PriorTherapy) -> str | None:
+    """Why a therapy recorded in a role its catalogue entry lacks cannot count in that role
+    (an acute-only gepant recorded as a preventive), or ``None``."""
+    entry = lookup(therapy.name)
+    if entry is None or therapy.role in entry.roles:
+        return None
+    uses = " or ".join(sorted(r.value for r in entry.roles))
+    return (f"recorded as {therapy.role.value}, but the therapy catalogue lists {entry.name} for "
+            f"{uses} use only; it does not count toward a {therapy.role.value} class")
 
 
 def class_label(therapy: PriorTherapy) -> str | None:

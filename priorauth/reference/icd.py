@@ -8,6 +8,7 @@ looked up in place (sorted text, no per-code objects), so ``validate`` stays fas
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import gzip
 import re
@@ -129,6 +130,32 @@ def _nearest_known_parent(code: str) -> IcdCode | None:
 def _release() -> str:
     match = re.search(r"code-list-([A-Za-z]+-\d{4})", index_source())
     return match.group(1).replace("-", " ") if match else "bundled"
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+
+
+def fiscal_year_end() -> dt.date | None:
+    """Last day of the ICD-10-CM fiscal year of the bundled index (FY N runs 1 Oct N-1 to
+    30 Sep N; the April 2026 update belongs to FY2026), or ``None`` when the index does not say."""
+    match = re.search(r"code-list-([A-Za-z]+)-(\d{4})", index_source())
+    if not match or match.group(1).casefold() not in _MONTHS:
+        return None
+    month = _MONTHS.index(match.group(1).casefold()) + 1
+    year = int(match.group(2))
+    return dt.date(year + 1 if month >= 10 else year, 9, 30)
+
+
+def fiscal_year_note(letter_date: dt.date) -> str | None:
+    """A note when the letter is dated after the index's fiscal year: codes may have changed."""
+    end = fiscal_year_end()
+    if end is None or letter_date <= end:
+        return None
+    return (f"the letter is dated in ICD-10-CM FY{letter_date.year + (letter_date.month >= 10)}, "
+            f"but the bundled code index is FY{end.year} ({_release()} update, valid to "
+            f"{end.isoformat()}); check the codes against the current code set "
+            "(docs/policies.md: rebuilding the ICD-10-CM index)")
 
 
 def _simplify(text: str) -> str:

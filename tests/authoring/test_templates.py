@@ -136,8 +136,8 @@ def test_appeal_requires_a_denial(sample_data: SampleData) -> None:
 def test_appeal_packet_starts_with_a_fax_cover_counting_every_page(appeal_packet: bytes) -> None:
     pages = pdf_pages(appeal_packet)
     cover = pages[0]
-    assert f"Pages {len(pages)} including this cover sheet (1 cover + {len(pages) - 1} document)" \
-        in cover
+    assert (f"Pages {len(pages)} pages including this cover sheet (1 cover + "
+            f"{len(pages) - 1} document)") in cover
     for expected in ("To Appeals and Grievances Example Health Plan (synthetic)",
                      "Fax (555) 010-0110", "From Alex Rivera, MD", "Fax (555) 010-0201",
                      "Re Appeal of denial of prior authorization", "Member ID XQZ000123456",
@@ -183,7 +183,7 @@ def test_fax_cover_count_matches_a_letter_of_any_length(renderer: Renderer) -> N
     case = load_case(SAMPLES / "fails-criteria.yaml")
     packet = renderer.pdf(case, fax_cover=True, pdf_a=False)
     total = len(PdfReader(io.BytesIO(packet)).pages)
-    assert f"Pages {total} including this cover sheet" in pdf_pages(packet)[0]
+    assert f"Pages {total} pages including this cover sheet" in pdf_pages(packet)[0]
     assert "Denial" not in pdf_pages(packet)[0]
 
 

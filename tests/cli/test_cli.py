@@ -114,9 +114,32 @@ def test_umask_does_not_loosen_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "o.pdf").stat().st_mode) == 0o600
 
 
-def test_init_writes_a_valid_starter(tmp_path: Path) -> None:
+def test_init_starter_is_valid_once_its_placeholders_are_replaced(tmp_path: Path) -> None:
+    """Issue 11.5: an untouched starter is an error naming each placeholder field."""
     result = CliRunner().invoke(main, ["init"])
     assert result.exit_code == 0 and result.output.startswith("# priorauth case file")
     path = tmp_path / "case.yaml"
     path.write_text(result.output, "utf-8")
-    assert CliRunner().invoke(main, ["validate", str(path)]).exit_code == 0
+    untouched = CliRunner().invoke(main, ["validate", str(path)])
+    assert untouched.exit_code == 2
+    for field in ("patient.given_name", "patient.family_name", "payer.name", "provider.name",
+                  "provider.practice", "facility.name", "rationale"):
+        assert f"{field}: is still the placeholder from `priorauth init`" in untouched.output
+    assert "Traceback" not in untouched.output
+    filled = (result.output.replace("Firstname", "Dana").replace("Lastname", "Quill")
+              .replace("Payer Name", "Example Health").replace("Requesting Physician", "Alex Kim")
+              .replace("Practice Name", "Kim Neurology")
+              .replace("Infusion Center Name", "City Infusion")
+              .replace("The clinician's own words", "Dr Kim's words"))
+    path.write_text(filled, "utf-8")
+    valid = CliRunner().invoke(main, ["validate", str(path)])
+    assert valid.exit_code == 0, valid.output
+
+
+def test_validate_notes_a_letter_dated_after_the_icd_fiscal_year() -> None:
+    """Issue 11.2: the bundled ICD index is FY2026; the sample letters are dated in FY2027."""
+    sample = SAMPLES / "chronic-migraine-with-aura.yaml"
+    result = CliRunner().invoke(main, ["validate", str(sample)])
+    assert result.exit_code == 0, result.output
+    assert "letter.date: the letter is dated in ICD-10-CM FY2027" in result.output
+    assert "bundled code index is FY2026" in result.output

@@ -125,7 +125,7 @@ def test_five_weeks_stopped_for_cost_does_not_count() -> None:
               therapy("amitriptyline", start="2021-01-01", end="2021-02-05", outcome="cost")]
     report = check_case(make_case(trials))
     assert result(report, "preventive-classes").verdict is Verdict.not_met
-    assert ("amitriptyline (Tricyclic antidepressant, from the catalogue), 01/01/2021–02/05/2021, "
+    assert ("amitriptyline, 01/01/2021–02/05/2021, "
             "5 wk, stopped for cost: does not count: stopped for cost (not a treatment failure)"
             ) in facts(report, "preventive-classes")
 
@@ -144,7 +144,8 @@ def test_short_inadequate_trial_does_not_count() -> None:
               therapy("amitriptyline", start="2021-01-01", end="2021-02-05")]
     report = check_case(make_case(trials))
     assert result(report, "preventive-classes").verdict is Verdict.not_met
-    assert "does not count: 5 wk, at least 8 wk needed" in facts(report, "preventive-classes")
+    assert ("does not count: 5 wk from start, titration included (target_dose_reached not "
+            "recorded); rule: at least 8 wk") in facts(report, "preventive-classes")
 
 
 def test_unclassifiable_therapy_makes_the_count_unknown() -> None:

@@ -13,13 +13,13 @@ from priorauth.errors import CaseInvalid, PolicyError, ReferenceDataError
 from priorauth.reference import evidence
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "chronic-migraine-with-aura.yaml"
-REFERENCE = Path("/work/shared/clinical-reference.md")
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "clinical-reference.md"
 
 
 def test_library_has_the_checked_citations() -> None:
     assert set(evidence.library()) == {
         "patil-2012", "pomeroy-2017", "schwenk-2018", "cohen-2018", "lauritsen-2016",
-        "sacco-2020", "ailani-2021", "etchison-2018", "afridi-2013"}
+        "sacco-2020", "ailani-2021", "etchison-2018", "zitek-2018", "afridi-2013"}
 
 
 def test_pomeroy_has_no_unverified_volume_or_pages() -> None:
