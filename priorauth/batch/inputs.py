@@ -39,12 +39,13 @@ def safe_stem(text: str) -> str:
     return stem or "case"
 
 
-def _iter_ndjson(handle: IO[bytes], name: str, stem: str) -> Iterator[Record]:
+def iter_ndjson_records(handle: IO[bytes], name: str, stem: str) -> Iterator[Record]:
+    """One record per non-blank NDJSON line, named ``name:line``."""
     for lineno, line in iter_ndjson_lines(handle, MAX_CASE_BYTES):
         source = f"{name}:{lineno}"
         if line is None:
             problem = Problem("", f"the line is longer than {MAX_CASE_BYTES:,} bytes",
-                              source=source)
+                              source=source, code="file.too_large")
             yield Record(source, f"{stem}-{lineno}", problem=problem, ndjson=True)
         else:
             yield Record(source, f"{stem}-{lineno}", raw=line, fmt="json", ndjson=True)
@@ -54,9 +55,10 @@ def _iter_path(path: Path) -> Iterator[Record]:
     if path.suffix.lower() in NDJSON_SUFFIXES:
         try:
             with path.open("rb") as handle:
-                yield from _iter_ndjson(handle, str(path), safe_stem(path.stem))
+                yield from iter_ndjson_records(handle, str(path), safe_stem(path.stem))
         except OSError as exc:
-            problem = Problem("", f"cannot be read ({exc.strerror or exc})", source=str(path))
+            problem = Problem("", f"cannot be read ({exc.strerror or exc})", source=str(path),
+                              code="file.unreadable")
             yield Record(str(path), safe_stem(path.stem), problem=problem)
         return
     try:
@@ -80,7 +82,7 @@ def iter_records(inputs: Iterable[str | Path | Case | Mapping[str, Any]]) -> Ite
             objects += 1
             yield Record(f"<case {objects}>", f"case-{objects}", data=item)
         elif str(item) == "-":
-            yield from _iter_ndjson(sys.stdin.buffer, "<stdin>", "stdin")
+            yield from iter_ndjson_records(sys.stdin.buffer, "<stdin>", "stdin")
         elif Path(item).is_dir():
             for path in _folder_files(Path(item)):
                 yield from _iter_path(path)

@@ -1,6 +1,7 @@
 """Reusable, validated field types for the case model.
 
-Each validator raises ``ValueError`` with a sentence a billing clerk can act on; ``load`` shows it
+Each validator raises :class:`~priorauth.errors.InvalidValue` (a ``ValueError`` with a stable
+code) and a sentence a billing clerk can act on; ``load`` shows it
 next to the field path.
 """
 
@@ -12,6 +13,8 @@ import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
+
+from priorauth.errors import InvalidValue
 
 # Documented limits (see README "Limits"): generous for real letters, small enough that a hostile
 # file cannot make rendering run away.
@@ -46,7 +49,8 @@ def _invisible(value: str, allowed: frozenset[str],
 def _no_control_characters(value: str) -> str:
     char = _invisible(value, frozenset())
     if char is not None:
-        raise ValueError(
+        raise InvalidValue(
+            "text.invisible_character",
             f"contains an invisible, control or text-direction character (U+{ord(char):04X}); "
             "retype the value without it"
         )
@@ -56,7 +60,8 @@ def _no_control_characters(value: str) -> str:
 def _text_characters(value: str) -> str:
     char = _invisible(value, _TEXT_ALLOWED, _REFUSED_CATEGORIES - {"Co"})  # glyphs.py warns
     if char is not None:
-        raise ValueError(
+        raise InvalidValue(
+            "text.invisible_character",
             f"contains an invisible, control or text-direction character (U+{ord(char):04X}); "
             "retype the text without it"
         )
@@ -89,9 +94,11 @@ def luhn_ok(digits: str) -> bool:
 def _check_npi(value: str) -> str:
     npi = value.replace(" ", "")
     if not re.fullmatch(r"[12]\d{9}", npi):
-        raise ValueError("an NPI is 10 digits starting with 1 or 2; copy it from NPPES")
+        raise InvalidValue("npi.format",
+                           "an NPI is 10 digits starting with 1 or 2; copy it from NPPES")
     if not luhn_ok("80840" + npi):
-        raise ValueError("this NPI fails its check digit; look for a mistyped digit (NPPES lookup)")
+        raise InvalidValue("npi.checksum", "this NPI fails its check digit; look for a mistyped "
+                           "digit (NPPES lookup)")
     return npi
 
 
@@ -105,7 +112,8 @@ def _check_icd10_shape(value: str) -> str:
     if re.fullmatch(r"[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}", code):
         code = f"{code[:3]}.{code[3:]}"  # G43719 -> G43.719, as EHRs often drop the dot
     if not ICD10_SHAPE.match(code):
-        raise ValueError(
+        raise InvalidValue(
+            "icd10.format",
             "an ICD-10-CM code looks like G43.719 (letter, 2 characters, dot, up to 4)"
         )
     return code
@@ -117,7 +125,8 @@ ICD10Code = Annotated[str, AfterValidator(_check_icd10_shape)]
 def _check_hcpcs(value: str) -> str:
     code = value.strip().upper()
     if not re.fullmatch(r"[A-V]\d{4}", code):
-        raise ValueError("a HCPCS Level II code is a letter and 4 digits, e.g. J3490")
+        raise InvalidValue("hcpcs.format",
+                           "a HCPCS Level II code is a letter and 4 digits, e.g. J3490")
     return code
 
 
@@ -127,7 +136,7 @@ HCPCS = Annotated[str, AfterValidator(_check_hcpcs)]
 def _check_cpt(value: str) -> str:
     code = value.strip().upper()
     if not re.fullmatch(r"\d{4}[0-9FTU]", code):
-        raise ValueError("a CPT code is 5 characters, e.g. 96365")
+        raise InvalidValue("cpt.format", "a CPT code is 5 characters, e.g. 96365")
     return code
 
 
@@ -137,7 +146,8 @@ CPT = Annotated[str, AfterValidator(_check_cpt)]
 def _check_ndc(value: str) -> str:
     digits = value.replace("-", "")
     if not re.fullmatch(r"\d{11}", digits):
-        raise ValueError(
+        raise InvalidValue(
+            "ndc.format",
             "payers want the 11-digit NDC in 5-4-2 form, e.g. 12345-6789-01 (pad with zeros)"
         )
     return f"{digits[:5]}-{digits[5:9]}-{digits[9:]}"
@@ -148,7 +158,8 @@ NDC = Annotated[str, AfterValidator(_check_ndc)]
 
 def _check_case_id(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
-        raise ValueError(
+        raise InvalidValue(
+            "case_id.format",
             "a case id is 1-64 letters, digits, '.', '_' or '-' (it names output files)"
         )
     return value
@@ -158,23 +169,26 @@ CaseId = Annotated[str, AfterValidator(_check_case_id)]
 
 
 
-def _pattern(regex: str, hint: str) -> AfterValidator:
+def _pattern(regex: str, hint: str, code: str) -> AfterValidator:
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise ValueError(hint)
+            raise InvalidValue(code, hint)
         return value
 
     return AfterValidator(check)
 
 
 Phone = Annotated[
-    str, _pattern(r"[0-9+() .\-x]{7,25}", "should be a phone or fax number like (555) 010-0199")
+    str, _pattern(r"[0-9+() .\-x]{7,25}", "should be a phone or fax number like (555) 010-0199",
+             "phone.format")
 ]
-USState = Annotated[str, _pattern(r"[A-Z]{2}", "should be a two-letter state code, e.g. OH")]
+USState = Annotated[str, _pattern(r"[A-Z]{2}", "should be a two-letter state code, e.g. OH",
+                                          "state.format")]
 ZIPCode = Annotated[
-    str, _pattern(r"\d{5}(-\d{4})?", "should be a ZIP code like 43215 or 43215-0001")
+    str, _pattern(r"\d{5}(-\d{4})?", "should be a ZIP code like 43215 or 43215-0001",
+                  "zip.format")
 ]
 
 
@@ -185,12 +199,12 @@ def _iso_date(value: object) -> object:
     """Dates only as written YYYY-MM-DD (YAML reads those as dates already): a number is never
     a date (``0`` once became 01/01/1970, a digit string a Unix timestamp)."""
     if isinstance(value, dt.datetime):
-        raise ValueError("must be a date written YYYY-MM-DD, without a time")
+        raise InvalidValue("date.format", "must be a date written YYYY-MM-DD, without a time")
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
         return value.strip()
-    raise ValueError("must be a date written YYYY-MM-DD, e.g. 2024-03-31")
+    raise InvalidValue("date.format", "must be a date written YYYY-MM-DD, e.g. 2024-03-31")
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]

@@ -12,31 +12,25 @@ from pathlib import Path
 import click
 
 from priorauth.case.parse import load_case
-from priorauth.cli._common import echo_invalid, echo_warnings, fail, glyph_warnings
-from priorauth.errors import CaseInvalid, ExitCode
+from priorauth.cli._common import fail
+from priorauth.cli.machine import format_option
+from priorauth.errors import ExitCode
 
 
 @click.command()
 @click.argument("cases", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-def validate(cases: tuple[Path, ...]) -> None:
+@format_option
+def validate(cases: tuple[Path, ...], output_format: str) -> None:
     """Check case files and list every problem (fast: renders nothing).
 
+    \b
+    Takes what `batch` takes: case files (YAML/JSON), NDJSON files (one case a line), folders
+    of them, and '-' for stdin (one case document, or NDJSON).
     Exit 0 when all are valid, 2 when any has a problem.
     """
-    from priorauth.policy.checks import record_warnings
+    from priorauth.cli.validate import validate_records
 
-    failed = 0
-    for path in cases:
-        try:
-            loaded = load_case(path)
-        except CaseInvalid as exc:
-            failed += 1
-            echo_invalid(exc)
-        else:
-            click.secho(f"{path}: valid", err=True, fg="green")
-            echo_warnings([f"{w.path}: {w.message}" for w in record_warnings(loaded)])
-            echo_warnings(glyph_warnings(loaded))
-    if failed:
+    if not validate_records(cases, output_format):
         sys.exit(ExitCode.INVALID)
 
 
@@ -59,15 +53,21 @@ def _list_policies(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 @click.option("--brief", is_flag=True, help="Only the verdicts, not the facts behind them.")
 @click.option("--list-policies", is_flag=True, is_eager=True, expose_value=False,
               callback=_list_policies, help="List the bundled policies and exit.")
-def check(case: Path, policy_id: str | None, brief: bool) -> None:
+@format_option
+def check(case: Path, policy_id: str | None, brief: bool, output_format: str) -> None:
     """Checklist: is each criterion of the payer policy met, not met or unknown, and why.
 
     Exit 0 when every criterion is met, 1 otherwise, 2 for invalid input or when no policy
-    applies to the diagnoses (name one with --policy).
+    applies to the diagnoses (name one with --policy). With --format json|ndjson the verdicts
+    carry codes and field paths but not the facts (they quote the record).
     """
     from priorauth.letter.pipeline import LetterPipeline
     from priorauth.policy.checks import report_lines
 
+    if output_format != "text":
+        from priorauth.cli.validate import check_machine
+
+        sys.exit(check_machine(case, policy_id, output_format))
     prepared = LetterPipeline(policy=policy_id).prepare(load_case(case))
     if prepared.check is None:
         fail(str(prepared.no_policy))

@@ -432,12 +432,13 @@ def record_warnings(case: Case) -> list[Problem]:
             warnings.append(Problem(
                 f"diagnoses[{index}].description",
                 f"'{diagnosis.description}' disagrees with the official description of "
-                f"{diagnosis.code}: '{official}'; the letter prints the official one"))
+                f"{diagnosis.code}: '{official}'; the letter prints the official one",
+                code="warning.description_differs"))
     for index, therapy in enumerate(case.prior_therapies):
         warning = catalogue.resolve(therapy).warning
         if warning is not None:
             path = f"prior_therapies[{index}]" + (".class" if therapy.class_ else ".name")
-            warnings.append(Problem(path, warning))
+            warnings.append(Problem(path, warning, code="warning.therapy_class"))
     return warnings
 
 
