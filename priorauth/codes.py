@@ -77,6 +77,7 @@ CODES: dict[str, str] = {
     "criterion.not_met": "the policy criterion is not met",
     "criterion.unknown": "the record does not say enough to decide the criterion",
     "policy.none": "no bundled policy applies to the diagnoses; name one with --policy",
+    "policy.unknown": "the policy named with --policy is unknown or malformed",
     # FHIR import
     "fhir.todo": "a field the import could not fill; a human must",
     "fhir.invalid": "a FHIR value that could not be used",
