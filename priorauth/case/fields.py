@@ -10,11 +10,35 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from priorauth.errors import InvalidValue
+
+
+@dataclass(frozen=True)
+class SchemaHint:
+    """JSON Schema keywords (a pattern, a format, a description) for a field type, so editors
+    check as the user types what the validator checks. The validator stays the judge: a hint
+    must accept every value the validator accepts (surrounding spaces included, as the model
+    strips them); tests/case/test_schema.py holds it to that."""
+
+    pattern: str | None = None
+    description: str | None = None
+    format: str | None = None
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema: dict[str, Any] = handler(core_schema)
+        for key in ("pattern", "description", "format"):
+            if getattr(self, key) is not None:
+                schema[key] = getattr(self, key)
+        return schema
+
 
 # Documented limits (see README "Limits"): generous for real letters, small enough that a hostile
 # file cannot make rendering run away.
@@ -93,7 +117,7 @@ def luhn_ok(digits: str) -> bool:
 
 def _check_npi(value: str) -> str:
     npi = value.replace(" ", "")
-    if not re.fullmatch(r"[12]\d{9}", npi):
+    if not re.fullmatch(r"[12][0-9]{9}", npi):
         raise InvalidValue("npi.format",
                            "an NPI is 10 digits starting with 1 or 2; copy it from NPPES")
     if not luhn_ok("80840" + npi):
@@ -102,13 +126,16 @@ def _check_npi(value: str) -> str:
     return npi
 
 
-NPI = Annotated[str, AfterValidator(_check_npi)]
+NPI = Annotated[str, AfterValidator(_check_npi), SchemaHint(
+    r"^\s*[12]( *[0-9]){9}\s*$",
+    "National Provider Identifier: 10 digits starting with 1 or 2, passing the Luhn check on "
+    "the 80840 prefix (NPPES).")]
 
 ICD10_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 
 
 def _check_icd10_shape(value: str) -> str:
-    code = value.strip().upper()
+    code = value.strip().upper() if value.isascii() else "?"
     if re.fullmatch(r"[A-Z][0-9][0-9A-Z][0-9A-Z]{1,4}", code):
         code = f"{code[:3]}.{code[3:]}"  # G43719 -> G43.719, as EHRs often drop the dot
     if not ICD10_SHAPE.match(code):
@@ -119,33 +146,38 @@ def _check_icd10_shape(value: str) -> str:
     return code
 
 
-ICD10Code = Annotated[str, AfterValidator(_check_icd10_shape)]
+ICD10Code = Annotated[str, AfterValidator(_check_icd10_shape), SchemaHint(
+    r"^\s*[A-Za-z][0-9][0-9A-Za-z](\.?[0-9A-Za-z]{1,4})?\s*$",
+    "ICD-10-CM code such as G43.719 (the dot may be left out); it must be billable in the "
+    "bundled code table.")]
 
 
 def _check_hcpcs(value: str) -> str:
-    code = value.strip().upper()
-    if not re.fullmatch(r"[A-V]\d{4}", code):
+    code = value.strip().upper() if value.isascii() else "?"
+    if not re.fullmatch(r"[A-V][0-9]{4}", code):
         raise InvalidValue("hcpcs.format",
                            "a HCPCS Level II code is a letter and 4 digits, e.g. J3490")
     return code
 
 
-HCPCS = Annotated[str, AfterValidator(_check_hcpcs)]
+HCPCS = Annotated[str, AfterValidator(_check_hcpcs), SchemaHint(
+    r"^\s*[A-Va-v][0-9]{4}\s*$", "HCPCS Level II code: a letter and 4 digits, e.g. J3490.")]
 
 
 def _check_cpt(value: str) -> str:
-    code = value.strip().upper()
-    if not re.fullmatch(r"\d{4}[0-9FTU]", code):
+    code = value.strip().upper() if value.isascii() else "?"
+    if not re.fullmatch(r"[0-9]{4}[0-9FTU]", code):
         raise InvalidValue("cpt.format", "a CPT code is 5 characters, e.g. 96365")
     return code
 
 
-CPT = Annotated[str, AfterValidator(_check_cpt)]
+CPT = Annotated[str, AfterValidator(_check_cpt), SchemaHint(
+    r"^\s*[0-9]{4}[0-9FTUftu]\s*$", "CPT code: 5 characters, e.g. 96365.")]
 
 
 def _check_ndc(value: str) -> str:
     digits = value.replace("-", "")
-    if not re.fullmatch(r"\d{11}", digits):
+    if not re.fullmatch(r"[0-9]{11}", digits):
         raise InvalidValue(
             "ndc.format",
             "payers want the 11-digit NDC in 5-4-2 form, e.g. 12345-6789-01 (pad with zeros)"
@@ -153,7 +185,9 @@ def _check_ndc(value: str) -> str:
     return f"{digits[:5]}-{digits[5:9]}-{digits[9:]}"
 
 
-NDC = Annotated[str, AfterValidator(_check_ndc)]
+NDC = Annotated[str, AfterValidator(_check_ndc), SchemaHint(
+    r"^\s*(-*[0-9]){11}-*\s*$",
+    "National Drug Code, 11 digits in 5-4-2 form, e.g. 12345-6789-01 (dashes optional).")]
 
 
 def _check_case_id(value: str) -> str:
@@ -165,11 +199,12 @@ def _check_case_id(value: str) -> str:
     return value
 
 
-CaseId = Annotated[str, AfterValidator(_check_case_id)]
+CaseId = Annotated[str, AfterValidator(_check_case_id), SchemaHint(
+    r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*$")]
 
 
 
-def _pattern(regex: str, hint: str, code: str) -> AfterValidator:
+def _pattern(regex: str, hint: str, code: str) -> tuple[AfterValidator, SchemaHint]:
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
@@ -177,22 +212,22 @@ def _pattern(regex: str, hint: str, code: str) -> AfterValidator:
             raise InvalidValue(code, hint)
         return value
 
-    return AfterValidator(check)
+    return AfterValidator(check), SchemaHint(rf"^\s*{regex}\s*$")
 
 
 Phone = Annotated[
-    str, _pattern(r"[0-9+() .\-x]{7,25}", "should be a phone or fax number like (555) 010-0199",
+    str, *_pattern(r"[0-9+() .\-x]{7,25}", "should be a phone or fax number like (555) 010-0199",
              "phone.format")
 ]
-USState = Annotated[str, _pattern(r"[A-Z]{2}", "should be a two-letter state code, e.g. OH",
+USState = Annotated[str, *_pattern(r"[A-Z]{2}", "should be a two-letter state code, e.g. OH",
                                           "state.format")]
 ZIPCode = Annotated[
-    str, _pattern(r"\d{5}(-\d{4})?", "should be a ZIP code like 43215 or 43215-0001",
+    str, *_pattern(r"[0-9]{5}(-[0-9]{4})?", "should be a ZIP code like 43215 or 43215-0001",
                   "zip.format")
 ]
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _iso_date(value: object) -> object:
@@ -207,5 +242,6 @@ def _iso_date(value: object) -> object:
     raise InvalidValue("date.format", "must be a date written YYYY-MM-DD, e.g. 2024-03-31")
 
 
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), SchemaHint(
+    r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$", format="date")]
 """A calendar date from ``YYYY-MM-DD`` text or a YAML date, nothing else."""

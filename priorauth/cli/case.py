@@ -79,16 +79,25 @@ def check(case: Path, policy_id: str | None, brief: bool, output_format: str) ->
 
 @click.command()
 def init() -> None:
-    """Print a commented starter case file (redirect it: priorauth init > case.yaml)."""
+    """Print a commented starter case file (redirect it: priorauth init > case.yaml).
+
+    Its first line, `# yaml-language-server: $schema=priorauth-case.schema.json`, lets editors
+    (VS Code YAML, JetBrains) complete and check fields: save the schema beside the case with
+    `priorauth schema > priorauth-case.schema.json`.
+    """
     from importlib.resources import files
 
+    from priorauth.case.schema import SCHEMA_FILE_NAME
+
+    click.echo(f"# yaml-language-server: $schema={SCHEMA_FILE_NAME}")
     click.echo(files("priorauth.reference").joinpath("starter-case.yaml").read_text("utf-8"),
                nl=False)
 
 
 @click.command()
 def schema() -> None:
-    """Print the JSON Schema of a case file (for EHR export pipelines and editors)."""
-    from priorauth.case.model import Case
+    """Print the JSON Schema (Draft 2020-12) of a case file, for EHR export pipelines and
+    editors: priorauth schema > priorauth-case.schema.json"""
+    from priorauth.case.schema import case_json_schema
 
-    click.echo(json.dumps(Case.model_json_schema(by_alias=True), indent=2))
+    click.echo(json.dumps(case_json_schema(), indent=2, ensure_ascii=False))

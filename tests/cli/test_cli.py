@@ -116,7 +116,10 @@ def test_umask_does_not_loosen_mode(tmp_path: Path) -> None:
 
 def test_init_writes_a_valid_starter(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["init"])
-    assert result.exit_code == 0 and result.output.startswith("# priorauth case file")
+    assert result.exit_code == 0
+    first, second = result.output.splitlines()[:2]
+    assert first == "# yaml-language-server: $schema=priorauth-case.schema.json"
+    assert second.startswith("# priorauth case file")
     path = tmp_path / "case.yaml"
     path.write_text(result.output, "utf-8")
     assert CliRunner().invoke(main, ["validate", str(path)]).exit_code == 0
