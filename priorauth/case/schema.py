@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from typing import Any
 
 CASE_SCHEMA_ID = "urn:priorauth:schema:case:1"
@@ -23,7 +24,7 @@ SCHEMA_FILE_NAME = "priorauth-case.schema.json"
 # pydantic reads these words (any case) and 0/1 as true/false.
 _BOOLEAN_TEXT = (r"^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy]([Ee][Ss])?|[Nn][Oo]?|"
                  r"[Oo]([Nn]|[Ff][Ff])|[TtFf]|[01])$")
-_NUMBER_TEXT = r"^\s*[+-]?([0-9][0-9_]*)?(\.[0-9_]*)?([eE][+-]?[0-9]+)?\s*$"
+_NUMBER_TEXT = r"^\s*[+-]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9][0-9_]*)([eE][+-]?[0-9]+)?\s*$"
 
 # Descriptions for fields whose model gives none (keyed "Model.field", alias spelling).
 DESCRIPTIONS = {
@@ -153,6 +154,15 @@ def case_json_schema() -> dict[str, Any]:
     return copy.deepcopy(_schema())
 
 
+def _digits_may_match(pattern: str | None) -> bool:
+    """Whether a YAML number (kept as its digits) could pass ``pattern``: a state code cannot,
+    so ``state: 12`` stays an error in the editor too."""
+    if pattern is None:
+        return True
+    compiled = re.compile(pattern)
+    return any(compiled.search("1" * size) for size in range(1, 31))
+
+
 def _loosen(node: Any) -> None:
     """Accept what the loader accepts: numbers for text, words for true/false, text numbers."""
     if isinstance(node, list):
@@ -166,7 +176,8 @@ def _loosen(node: Any) -> None:
             _loosen(node[key])
     kind = node.get("type")
     if kind == "string" and "format" not in node and "enum" not in node and "const" not in node:
-        node["type"] = ["string", "number"]
+        if _digits_may_match(node.get("pattern")):
+            node["type"] = ["string", "number"]
     elif kind == "boolean":
         del node["type"]
         node["anyOf"] = [{"type": "boolean"}, {"type": "string", "pattern": _BOOLEAN_TEXT},
