@@ -61,12 +61,15 @@ class Problem:
         return ": ".join(parts) if parts else "(case)"
 
     def format(self, *, show_value: bool = False) -> str:
+        """``location: message``; the value only when the caller says it is safe to show."""
         text = f"{self.location()}: {self.message}"
         if show_value and self.value is not None:
             text += f" (got {self.value})"
         return text
 
     def to_dict(self, *, include_value: bool = False) -> dict[str, Any]:
+        """The problem as plain data (code, path, message, line...), without the value unless
+        ``include_value``."""
         data = asdict(self)
         if not include_value:
             data.pop("value")

@@ -23,6 +23,8 @@ from priorauth.reference.catalogue import ClassResolution
 
 
 class Verdict(StrEnum):
+    """A criterion's verdict: met, not met, or unknown (the record does not say enough)."""
+
     met = "met"
     not_met = "not met"
     unknown = "unknown"
@@ -42,6 +44,8 @@ class Fact:
 
 @dataclass(frozen=True)
 class CriterionResult:
+    """One criterion of the policy, its verdict and the record facts behind it."""
+
     id: str
     label: str
     verdict: Verdict
@@ -56,6 +60,9 @@ class CriterionResult:
 
 @dataclass(frozen=True)
 class CheckReport:
+    """The checklist for one case (:func:`priorauth.check_case`): a result per criterion of the
+    policy, the severity wording it supports and record warnings."""
+
     policy: Policy
     results: tuple[CriterionResult, ...]
     severity: str | None
