@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import click
 
-from priorauth.batch.inputs import Record, iter_ndjson_records, iter_records
+from priorauth.case.inputs import Record, iter_ndjson_records, iter_records
 from priorauth.case.model import Case
 from priorauth.case.parse import MAX_CASE_BYTES, Locator, case_from_data, parse_located
 from priorauth.cli._common import echo_invalid, echo_warnings, glyph_warnings
