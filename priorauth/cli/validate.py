@@ -10,6 +10,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,7 +19,7 @@ import click
 from priorauth.case.inputs import Record, iter_ndjson_records, iter_records
 from priorauth.case.model import Case
 from priorauth.case.parse import MAX_CASE_BYTES, Locator, case_from_data, parse_located
-from priorauth.cli._common import echo_invalid, echo_warnings, glyph_warnings
+from priorauth.cli._common import echo_invalid, echo_warnings
 from priorauth.cli.machine import emit, emit_lines, problem_item
 from priorauth.errors import CaseInvalid, ExitCode, PolicyError, Problem
 
@@ -105,20 +106,14 @@ def validate_records(inputs: tuple[Path, ...], output_format: str) -> bool:
                 echo_invalid(exc)
         else:
             valid += 1
-            warnings = _warnings(case)
-            for warning in warnings:
-                if warning.line is None:
-                    line, column = locator.find(_key(warning.path))
-                    object.__setattr__(warning, "line", line)
-                    object.__setattr__(warning, "column", column)
+            warnings = [w if w.line is not None else _placed(w, locator)
+                        for w in _warnings(case)]
             item = {"kind": "record", "source": record.source, "valid": True, "problems": [],
                     "warnings": [problem_item(w, "warning") for w in warnings]}
             if output_format == "text":
                 click.secho(f"{record.source}: valid", err=True, fg="green")
-                from priorauth.policy.checks import record_warnings
-
-                echo_warnings([f"{w.path}: {w.message}" for w in record_warnings(case)])
-                echo_warnings(glyph_warnings(case))
+                echo_warnings([w.message if w.code == "warning.glyph" else
+                               f"{w.path}: {w.message}" for w in warnings])
         if output_format == "ndjson":
             emit_lines([item])
         else:
@@ -132,10 +127,12 @@ def validate_records(inputs: tuple[Path, ...], output_format: str) -> bool:
     return valid == total
 
 
-def _key(path: str) -> tuple[str | int, ...]:
+def _placed(problem: Problem, locator: Locator) -> Problem:
+    """The problem with the line and column of its field (or nearest parent) in the source."""
     from priorauth.case.parse import _split_path
 
-    return _split_path(path)
+    line, column = locator.find(_split_path(problem.path))
+    return replace(problem, line=line, column=column)
 
 
 def check_machine(case_path: Path, policy_id: str | None, output_format: str) -> int:

@@ -164,3 +164,19 @@ def test_str_case_invalid_lists_problems_without_values() -> None:
     assert "10 problems" in text and "provider.npi: this NPI fails its check digit" in text
     assert "1234567890" not in text and "04/17/1990" not in text
     assert all(p.code in CODES for p in caught.value.problems)
+
+
+def test_warnings_are_coded_located_and_never_quote_the_record(
+        sample_data: Any, tmp_path: Path) -> None:
+    data = sample_data()
+    data["diagnoses"][0]["description"] = "Zebra headache of Quux"
+    data["prior_therapies"][0]["class"] = "Frobnicator class"
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+    code, out = invoke("validate", str(path), "--format", "json")
+    document = json.loads(out)
+    check(document, "validate")
+    warnings = document["records"][0]["warnings"]
+    assert code == 0 and {w["code"] for w in warnings} >= {"warning.description_differs"}
+    assert all(w["severity"] == "warning" and w["line"] for w in warnings)
+    assert "Zebra" not in out and "Frobnicator" not in out
