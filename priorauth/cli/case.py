@@ -95,9 +95,18 @@ def init() -> None:
 
 
 @click.command()
-def schema() -> None:
+@click.option("--output-format", "of_output", is_flag=True,
+              help="Print instead the schema of the --format json/ndjson outputs of validate, "
+                   "check, fhir and evidence list (docs/machine-output.md).")
+def schema(of_output: bool) -> None:
     """Print the JSON Schema (Draft 2020-12) of a case file, for EHR export pipelines and
     editors: priorauth schema > priorauth-case.schema.json"""
+    if of_output:
+        from importlib.resources import files
+
+        text = files("priorauth.reference").joinpath("output.schema.json").read_text("utf-8")
+        click.echo(text, nl=False)
+        return
     from priorauth.case.schema import case_json_schema
 
     click.echo(json.dumps(case_json_schema(), indent=2, ensure_ascii=False))

@@ -50,6 +50,8 @@ def lines(text: str) -> list[dict[str, Any]]:
 
 def test_schema_lists_exactly_the_declared_codes() -> None:
     assert output_schema()["$defs"]["code"]["enum"] == sorted(CODES)
+    code, out = invoke("schema", "--output-format")
+    assert code == 0 and json.loads(out) == output_schema()
     assert set(PYDANTIC_CODES.values()) <= set(CODES)
 
 
