@@ -58,8 +58,8 @@ DESCRIPTIONS = {
     "Patient.family_name": "Patient's family (last) name as on the insurance card.",
     "Patient.date_of_birth": "Date of birth (YYYY-MM-DD).",
     "Patient.sex": "Sex as recorded by the payer, if needed.",
-    "Patient.member_id": "Member ID from the insurance card (text; quote it in YAML to keep "
-                         "leading zeros).",
+    "Patient.member_id": "Member ID from the insurance card, kept exactly as typed (an ID of "
+                         "digits such as 0012345 needs no quotes).",
     "Patient.group_number": "Group number from the insurance card.",
     "Payer.name": "The insurer's name.",
     "Payer.plan": "The plan's name.",
