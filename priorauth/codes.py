@@ -24,6 +24,8 @@ CODES: dict[str, str] = {
     "document.too_deep": "the document nests deeper than priorauth accepts",
     "document.not_mapping": "the document is not a mapping of fields",
     "case.too_many_problems": "more problems than are listed; fix the listed ones first",
+    "input.one_case": "the command takes one case, the input holds several (use validate or "
+                      "batch)",
     # pydantic error types (see PYDANTIC_CODES)
     "field.missing": "a required field is missing",
     "field.unknown": "a field priorauth does not know (often a misspelling)",

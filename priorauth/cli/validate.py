@@ -147,7 +147,7 @@ def check_machine(case_path: Path, policy_id: str | None, output_format: str) ->
     try:
         if len(records) != 1:
             raise CaseInvalid([Problem("", "check takes one case; use validate or batch for "
-                                           "many", code="value.invalid")], source)
+                                           "many", code="input.one_case")], source)
         case, locator = parse_record(records[0])
         prepared = LetterPipeline(policy=policy_id).prepare(case)
     except CaseInvalid as exc:

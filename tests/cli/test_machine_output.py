@@ -52,6 +52,17 @@ def test_schema_lists_exactly_the_declared_codes() -> None:
     assert output_schema()["$defs"]["code"]["enum"] == sorted(CODES)
     code, out = invoke("schema", "--output-format")
     assert code == 0 and json.loads(out) == output_schema()
+    documented = (Path(__file__).parents[2] / "docs" / "machine-output.md").read_text("utf-8")
+    assert [c for c in CODES if f"| `{c}` |" not in documented] == []
+
+
+def test_check_takes_one_case(tmp_path: Path) -> None:
+    two = "\n".join(json.dumps(yaml.safe_load(Path(GOOD).read_text("utf-8")), default=str)
+                    for _ in range(2)) + "\n"
+    code, out = invoke("check", "-", "--format", "json", input=two.encode())
+    document = json.loads(out)
+    check(document, "check")
+    assert code == 2 and document["problems"][0]["code"] == "input.one_case"
     assert set(PYDANTIC_CODES.values()) <= set(CODES)
 
 
