@@ -141,6 +141,12 @@ def test_fhir_and_evidence_json_match_the_schema(tmp_path: Path) -> None:
     assert (tmp_path / "draft.yaml").exists()
     code, out = invoke("fhir", str(FHIR_BUNDLE), "--format", "json")
     assert code == 2  # the report would share stdout with the case
+    code, out = invoke("fhir", str(FHIR_BUNDLE), "-o", str(tmp_path / "again.yaml"),
+                       "--format", "ndjson")
+    assert code in (0, 1) and len(lines(out)) == 1
+    for item in lines(out):
+        check(item, "fhirLine")
+        assert {p["code"] for p in item["problems"]} <= {"fhir.todo", "fhir.invalid"}
     code, out = invoke("evidence", "list", "--format", "json")
     assert code == 0
     check(json.loads(out), "evidence")
