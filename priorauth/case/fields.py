@@ -20,6 +20,9 @@ from pydantic_core import CoreSchema
 from priorauth.errors import InvalidValue
 
 
+# In schema patterns, `[^\S\x1c-\x1f]` is the whitespace the model trims (pydantic trims as Rust
+# does: not U+001C-U+001F, which Python's str.strip() and `\s` include); `\s` where a validator
+# trims with str.strip() itself (codes, dates).
 @dataclass(frozen=True)
 class SchemaHint:
     """JSON Schema keywords (a pattern, a format, a description) for a field type, so editors
@@ -127,7 +130,7 @@ def _check_npi(value: str) -> str:
 
 
 NPI = Annotated[str, AfterValidator(_check_npi), SchemaHint(
-    r"^\s*[12]( *[0-9]){9}\s*$",
+    r"^[^\S\x1c-\x1f]*[12]( *[0-9]){9}[^\S\x1c-\x1f]*$",
     "National Provider Identifier: 10 digits starting with 1 or 2, passing the Luhn check on "
     "the 80840 prefix (NPPES).")]
 
@@ -186,7 +189,7 @@ def _check_ndc(value: str) -> str:
 
 
 NDC = Annotated[str, AfterValidator(_check_ndc), SchemaHint(
-    r"^\s*(-*[0-9]){11}-*\s*$",
+    r"^[^\S\x1c-\x1f]*(-*[0-9]){11}-*[^\S\x1c-\x1f]*$",
     "National Drug Code, 11 digits in 5-4-2 form, e.g. 12345-6789-01 (dashes optional).")]
 
 
@@ -200,11 +203,14 @@ def _check_case_id(value: str) -> str:
 
 
 CaseId = Annotated[str, AfterValidator(_check_case_id), SchemaHint(
-    r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*$")]
+    r"^[^\S\x1c-\x1f]*[A-Za-z0-9][A-Za-z0-9._-]{0,63}[^\S\x1c-\x1f]*$")]
 
 
 
-def _pattern(regex: str, hint: str, code: str) -> tuple[AfterValidator, SchemaHint]:
+def _pattern(regex: str, hint: str, code: str,
+             schema: str | None = None) -> tuple[AfterValidator, SchemaHint]:
+    """A validator for text that must match ``regex`` once trimmed, and the schema pattern
+    that says the same of the untrimmed text (``schema`` when spaces are allowed inside)."""
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
@@ -212,12 +218,14 @@ def _pattern(regex: str, hint: str, code: str) -> tuple[AfterValidator, SchemaHi
             raise InvalidValue(code, hint)
         return value
 
-    return AfterValidator(check), SchemaHint(rf"^\s*{regex}\s*$")
+    return AfterValidator(check), SchemaHint(schema or rf"^[^\S\x1c-\x1f]*{regex}[^\S\x1c-\x1f]*$")
 
 
 Phone = Annotated[
     str, *_pattern(r"[0-9+() .\-x]{7,25}", "should be a phone or fax number like (555) 010-0199",
-             "phone.format")
+                   "phone.format",
+                   # trimmed text starts and ends with a non-space: 7-25 characters in all
+                   r"^[^\S\x1c-\x1f]*[0-9+().\-x][0-9+() .\-x]{5,23}[0-9+().\-x][^\S\x1c-\x1f]*$")
 ]
 USState = Annotated[str, *_pattern(r"[A-Z]{2}", "should be a two-letter state code, e.g. OH",
                                           "state.format")]

@@ -40,7 +40,7 @@ def _code(regex: str) -> st.SearchStrategy[Any]:
     """Near-misses and hits around a code's shape, with stray spaces and case."""
     return st.one_of(st.from_regex(regex, fullmatch=True), TEXT,
                      st.from_regex(regex, fullmatch=True).map(lambda s: f" {s.lower()} "),
-                     st.text(alphabet="0123456789ABCDEFGJTUVXZ.- gj", max_size=14))
+                     st.text(alphabet="0123456789ABCDEFGJTUVXZ.- gj\x1c\u3000", max_size=14))
 
 
 # (path in the case, values to try, whether the schema can express every rule on this field)
