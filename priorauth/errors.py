@@ -13,6 +13,7 @@ them into a message and an :class:`ExitCode`. Three kinds, never confused:
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,6 +49,8 @@ class Problem:
     column: int | None = None
     source: str | None = None
     value: str | None = field(default=None, compare=False, repr=False)
+    code: str = "value.invalid"
+    """What kind of problem, from :data:`priorauth.codes.CODES` (stable; never the value)."""
 
     def location(self) -> str:
         """``file:line: path`` — the prefix a person needs to find the problem."""
@@ -58,12 +61,15 @@ class Problem:
         return ": ".join(parts) if parts else "(case)"
 
     def format(self, *, show_value: bool = False) -> str:
+        """``location: message``; the value only when the caller says it is safe to show."""
         text = f"{self.location()}: {self.message}"
         if show_value and self.value is not None:
             text += f" (got {self.value})"
         return text
 
     def to_dict(self, *, include_value: bool = False) -> dict[str, Any]:
+        """The problem as plain data (code, path, message, line...), without the value unless
+        ``include_value``."""
         data = asdict(self)
         if not include_value:
             data.pop("value")
@@ -139,13 +145,26 @@ class LedgerError(PriorAuthError):
     """The tracking ledger cannot be opened, or an entry cannot be recorded (exit 2)."""
 
 
+class InvalidValue(ValueError):
+    """Raised by field validators: a plain-words message plus a stable code from
+    :data:`priorauth.codes.CODES` (pydantic keeps the instance in the error's ``ctx``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
 class FieldProblems(ValueError):
     """Raised inside model validators to blame specific sub-fields, e.g. ``end`` of a therapy.
 
     pydantic keeps the exception instance in the error's ``ctx``, so ``load`` can turn
-    ``prior_therapies[2]`` + ``end`` into ``prior_therapies[2].end``.
+    ``prior_therapies[2]`` + ``end`` into ``prior_therapies[2].end``. Each item is
+    ``(path, message)`` or ``(path, message, code)``; the code defaults to ``value.invalid``.
     """
 
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self.items = items
-        super().__init__("; ".join(f"{path}: {message}" for path, message in items))
+    def __init__(self, items: Sequence[tuple[str, str] | tuple[str, str, str]]) -> None:
+        self.coded: list[tuple[str, str, str]] = [
+            (item[0], item[1], item[2] if len(item) > 2 else "value.invalid")  # type: ignore[misc]
+            for item in items]
+        self.items = [(path, message) for path, message, _ in self.coded]
+        super().__init__("; ".join(f"{path}: {message}" for path, message in self.items))

@@ -23,7 +23,19 @@ def test_all_is_the_public_api() -> None:
     assert set(priorauth.__all__) == PUBLIC
     for name in priorauth.__all__:
         assert getattr(priorauth, name) is not None, name
-    assert dir(priorauth) == sorted(PUBLIC)
+    assert dir(priorauth) == sorted(PUBLIC - {"Case"})  # help() shows the API, not pydantic
+
+
+def test_help_shows_the_api_not_pydantic_dumps() -> None:
+    import pydoc
+
+    text = pydoc.render_doc(priorauth, renderer=pydoc.plaintext)
+    for name in PUBLIC - {"__version__"}:
+        assert name in text, name
+    assert "__pydantic" not in text and "model_config" not in text
+    for name in priorauth.__all__:
+        if name != "__version__":
+            assert inspect.getdoc(getattr(priorauth, name)), f"{name} has no docstring"
 
 
 def _options(func: object) -> dict[str, inspect.Parameter]:

@@ -28,7 +28,8 @@ class Model(BaseModel):
     @classmethod
     def _booleans_are_not_numbers(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            wrong = [(name, "must be a number, not true/false") for name, value in data.items()
+            wrong = [(name, "must be a number, not true/false", "type.number")
+                     for name, value in data.items()
                      if isinstance(value, bool) and _numeric(cls, name)]
             if wrong:
                 raise FieldProblems(wrong)

@@ -36,7 +36,7 @@ from priorauth.case.fields import (
 )
 from priorauth.case.plan import PlanType
 from priorauth.case.regimen import Regimen
-from priorauth.errors import FieldProblems
+from priorauth.errors import FieldProblems, InvalidValue
 from priorauth.reference import evidence as _evidence
 from priorauth.reference import icd as _icd
 
@@ -152,7 +152,8 @@ class Letter(Model):
         if self.kind is LetterKind.appeal and self.denial is None:
             raise FieldProblems(
                 [("denial", "is required for an appeal: add the denial's date, reference and the "
-                  "payer's stated reason (letter.denial: {date, reference, reason})")]
+                  "payer's stated reason (letter.denial: {date, reference, reason})",
+                  "field.required")]
             )
         return self
 
@@ -217,7 +218,7 @@ def _not_refused_hcpcs(code: str) -> str:
 
     reason = (load_yaml("codes.yaml").get("refused") or {}).get(code)
     if reason:
-        raise ValueError(str(reason))
+        raise InvalidValue("hcpcs.refused", str(reason))
     return code
 
 
@@ -259,7 +260,8 @@ class Burden(Model):
         h, m = self.headache_days_per_month, self.migraine_days_per_month
         if h is not None and m is not None and m > h:
             raise FieldProblems(
-                [("migraine_days_per_month", f"cannot exceed headache_days_per_month ({h:g})")]
+                [("migraine_days_per_month", "cannot exceed headache_days_per_month",
+                  "burden.inconsistent")]
             )
         return self
 
@@ -295,11 +297,11 @@ class PriorTherapy(Model):
         if self.start is None and self.outcome is not Outcome.contraindication:
             raise FieldProblems(
                 [("start", "is required (only a contraindicated therapy that was never started "
-                  "may leave it out)")]
+                  "may leave it out)", "field.required")]
             )
         if self.start and self.end and self.end < self.start:
             raise FieldProblems(
-                [("end", "must not be before start; check both dates")]
+                [("end", "must not be before start; check both dates", "date.order")]
             )
         reached = self.target_dose_reached
         if reached and ((self.start and reached < self.start) or (self.end and reached > self.end)):
@@ -383,12 +385,12 @@ class Case(Model):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Case:
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, str, str]] = []
         primaries = [d for d in self.diagnoses if d.primary]
         if len(self.diagnoses) > 1 and len(primaries) != 1:
             problems.append(
                 ("diagnoses", "mark exactly one diagnosis 'primary: true' "
-                 f"(found {len(primaries)} of {len(self.diagnoses)})")
+                 f"(found {len(primaries)} of {len(self.diagnoses)})", "diagnoses.primary")
             )
         dumped = self.model_dump(by_alias=True)
         problems += record_date_problems(dumped)
@@ -396,7 +398,8 @@ class Case(Model):
         if total > MAX_CASE_TEXT:
             problems.append(
                 ("", f"the case holds {total:,} characters of text; a letter may "
-                 f"print at most {MAX_CASE_TEXT:,} (shorten details and rationale)")
+                 f"print at most {MAX_CASE_TEXT:,} (shorten details and rationale)",
+                 "case.too_much_text")
             )
         if problems:
             raise FieldProblems(problems)
@@ -481,7 +484,7 @@ def submodel(model: type[BaseModel] | None, key: str) -> type[BaseModel] | None:
     return model_in(field.annotation) if field is not None else None
 
 
-def record_date_problems(data: Any) -> list[tuple[str, str]]:
+def record_date_problems(data: Any) -> list[tuple[str, str, str]]:
     """Dates later than the letter, or earlier than the patient's birth.
 
     Works on raw (unvalidated) data too, so ``validate`` reports these alongside other errors.
@@ -489,18 +492,20 @@ def record_date_problems(data: Any) -> list[tuple[str, str]]:
     dates = dict(_date_fields(Case, data, ""))
     letter_date = dates.get("letter.date")
     born = dates.get("patient.date_of_birth")
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str, str]] = []
     for path, value in dates.items():
         if not EARLIEST_DATE <= value <= LATEST_DATE:
             problems.append((path, f"is not between {EARLIEST_DATE.year} and "
-                                   f"{LATEST_DATE.year}; check the year"))
+                                   f"{LATEST_DATE.year}; check the year", "date.range"))
             continue
         if path in _MAY_BE_LATER:
             continue
         if letter_date is not None and value > letter_date:
             # Dates are PHI (HIPAA Safe Harbor): name the fields, not their values.
-            problems.append((path, "is after the letter date (letter.date); check the year"))
+            problems.append((path, "is after the letter date (letter.date); check the year",
+                             "date.after_letter"))
         elif born is not None and path != "patient.date_of_birth" and value < born:
             # The DOB itself stays out of the message: messages are shown even with --redact.
-            problems.append((path, "is before the patient's date of birth; check the year"))
+            problems.append((path, "is before the patient's date of birth; check the year",
+                             "date.before_birth"))
     return problems

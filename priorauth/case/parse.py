@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 from priorauth.case.model import Case, record_date_problems, submodel
 from priorauth.case.starter import placeholder_problems
-from priorauth.errors import CaseInvalid, FieldProblems, Problem
+from priorauth.codes import code_for_pydantic
+from priorauth.errors import CaseInvalid, FieldProblems, InvalidValue, Problem
 
 MAX_CASE_BYTES = 2 * 1024 * 1024
 """Largest case file accepted (2 MiB): a real case is a few KiB."""
@@ -153,7 +154,7 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
         if id(node) in seen:
             problems.append(
                 Problem(format_path(path), "uses a YAML alias (*name); write the value out in full",
-                        line, column, source)
+                        line, column, source, code="yaml.alias")
             )
             continue
         seen.add(id(node))
@@ -161,7 +162,7 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
         if len(path) > MAX_DEPTH:
             problems.append(Problem(format_path(path),
                                     f"is nested more than {MAX_DEPTH} levels deep",
-                                    line, column, source))
+                                    line, column, source, code="document.too_deep"))
             continue
         if isinstance(node, yaml.MappingNode):
             keys: set[str] = set()
@@ -172,7 +173,7 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
                 if key in keys:
                     problems.append(
                         Problem(format_path(child), "appears twice; keep only one", *key_pos,
-                                source)
+                                source, code="yaml.duplicate_key")
                     )
                 keys.add(key)
                 marks[child] = key_pos
@@ -188,7 +189,7 @@ def _yaml_problem(exc: yaml.YAMLError, source: str | None) -> Problem:
     what = getattr(exc, "problem", None) or str(exc)
     line = mark.line + 1 if mark is not None else None
     column = mark.column + 1 if mark is not None else None
-    return Problem("", f"is not valid YAML: {what}", line, column, source)
+    return Problem("", f"is not valid YAML: {what}", line, column, source, code="yaml.syntax")
 
 
 def parse_yaml(text: str, source: str | None = None) -> tuple[Any, Locator]:
@@ -197,7 +198,8 @@ def parse_yaml(text: str, source: str | None = None) -> tuple[Any, Locator]:
     try:
         root = loader.get_single_node()
         if root is None:
-            raise CaseInvalid([Problem("", "the file is empty", source=source)], source)
+            raise CaseInvalid([Problem("", "the file is empty", source=source,
+                                       code="file.empty")], source)
         locator, problems = _walk_yaml(root, source)
         if problems:
             raise CaseInvalid(_capped(problems, source), source)
@@ -205,7 +207,8 @@ def parse_yaml(text: str, source: str | None = None) -> tuple[Any, Locator]:
     except yaml.YAMLError as exc:
         raise CaseInvalid([_yaml_problem(exc, source)], source) from None
     except RecursionError:
-        raise CaseInvalid([Problem("", "is nested too deeply", source=source)], source) from None
+        raise CaseInvalid([Problem("", "is nested too deeply", source=source,
+                                            code="document.too_deep")], source) from None
     finally:
         loader.dispose()
     return data, locator
@@ -235,15 +238,18 @@ def parse_json(text: str, source: str | None = None) -> tuple[Any, Locator]:
         data = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
                           object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
-        problem = Problem("", f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno, source)
+        problem = Problem("", f"is not valid JSON: {exc.msg}", exc.lineno, exc.colno, source,
+                          code="json.syntax")
         raise CaseInvalid([problem], source) from None
     except ValueError as exc:
-        problem = Problem("", f"is not valid JSON: {exc}", source=source)
+        problem = Problem("", f"is not valid JSON: {exc}", source=source, code="json.syntax")
         raise CaseInvalid([problem], source) from None
     except RecursionError:
-        raise CaseInvalid([Problem("", "is nested too deeply", source=source)], source) from None
+        raise CaseInvalid([Problem("", "is nested too deeply", source=source,
+                                            code="document.too_deep")], source) from None
     if _too_deep(data):
-        problem = Problem("", f"is nested more than {MAX_DEPTH} levels deep", source=source)
+        problem = Problem("", f"is nested more than {MAX_DEPTH} levels deep", source=source,
+                          code="document.too_deep")
         raise CaseInvalid([problem], source)
     try:  # JSON is (nearly) YAML: reuse the YAML composer just to learn line numbers.
         _, locator = parse_yaml(text, source)
@@ -279,13 +285,13 @@ def _decode(raw: bytes, source: str | None) -> str:
     if len(raw) > MAX_CASE_BYTES:
         raise CaseInvalid([Problem(
             "", f"the file is {len(raw):,} bytes; a case file may be at most {MAX_CASE_BYTES:,}",
-            source=source)], source)
+            source=source, code="file.too_large")], source)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CaseInvalid([Problem(
             "", f"is not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8",
-            source=source)], source) from None
+            source=source, code="file.encoding")], source) from None
 
 
 # --- pydantic errors → problems ---------------------------------------------------------------
@@ -370,6 +376,23 @@ def _message(error: Mapping[str, Any], path: PathKey) -> str:
     return str(error["msg"])
 
 
+def problem_code(error: Mapping[str, Any]) -> str:
+    """The stable code of one pydantic error: from its type, or from the
+    :class:`InvalidValue` our validators raise (never from the message text)."""
+    kind = str(error["type"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, InvalidValue):
+        return cause.code
+    detail = ""
+    typed = error.get("input")
+    if kind in ("float_type", "float_parsing") and str(typed).strip().lower().lstrip("+-") in (
+            ".nan", ".inf", "nan", "inf", "infinity"):
+        detail = "not_finite"
+    elif kind == "too_short" and isinstance(typed, str):
+        detail = "text"
+    return code_for_pydantic(kind, detail)
+
+
 def problems_from_validation_error(
     exc: ValidationError, locator: Locator | None = None, source: str | None = None
 ) -> list[Problem]:
@@ -379,13 +402,14 @@ def problems_from_validation_error(
         path: PathKey = tuple(error["loc"])
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldProblems):
-            for sub_path, message in cause.items:
+            for sub_path, message, code in cause.coded:
                 full = (*path, *_split_path(sub_path))
-                problems.append(Problem(format_path(full), message, *locator.find(full), source))
+                problems.append(Problem(format_path(full), message, *locator.find(full), source,
+                                        code=code))
             continue
         value = None if error["type"] == "missing" else _short(error.get("input"))
         problems.append(Problem(format_path(path), _message(error, path), *locator.find(path),
-                                source, value))
+                                source, value, code=problem_code(error)))
     return problems
 
 
@@ -409,7 +433,8 @@ def case_from_data(data: Any, locator: Locator | None = None, source: str | None
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
         message = f"a case must be a mapping of fields, but this file holds {kind}"
-        raise CaseInvalid([Problem("", message, source=source)], source)
+        raise CaseInvalid([Problem("", message, source=source, code="document.not_mapping")],
+                          source)
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:
@@ -419,14 +444,15 @@ def case_from_data(data: Any, locator: Locator | None = None, source: str | None
         if not untouched:
             return case
         problems = [Problem(path, message, *(locator or Locator()).find(_split_path(path)),
-                            source) for path, message in untouched]
+                            source, code=code) for path, message, code in untouched]
     # Cross-field date rules only run inside the model once every field is valid; run them on the
     # raw data too so one pass reports everything.
     reported = {p.path for p in problems}
-    for path, message in record_date_problems(data):
+    for path, message, code in record_date_problems(data):
         if path not in reported:
             full = _split_path(path)
-            problems.append(Problem(path, message, *(locator or Locator()).find(full), source))
+            problems.append(Problem(path, message, *(locator or Locator()).find(full), source,
+                                    code=code))
     problems.sort(key=lambda p: (p.line or 0, p.path))
     raise CaseInvalid(_capped(problems, source), source)
 
@@ -438,17 +464,23 @@ def _capped(problems: list[Problem], source: str | None) -> list[Problem]:
     more = len(problems) - MAX_PROBLEMS
     return [*problems[:MAX_PROBLEMS],
             Problem("", f"... and {more:,} more problems; fix the ones above first",
-                    source=source)]
+                    source=source, code="case.too_many_problems")]
 
 
 def parse_case(text: str | bytes, fmt: Format | None = None, source: str | None = None) -> Case:
     """Parse and validate one case document given as text or bytes."""
+    return parse_located(text, fmt, source)[0]
+
+
+def parse_located(text: str | bytes, fmt: Format | None = None,
+                  source: str | None = None) -> tuple[Case, Locator]:
+    """Like :func:`parse_case`, also returning where each field stands (for line numbers)."""
     if isinstance(text, str):  # round-trip: enforces the byte limit, refuses lone surrogates
         text = text.encode("utf-8", "surrogatepass")
     text = _decode(text, source)
     fmt = fmt or detect_format(text, source)
     data, locator = parse_json(text, source) if fmt == "json" else parse_yaml(text, source)
-    return case_from_data(data, locator, source)
+    return case_from_data(data, locator, source), locator
 
 
 def read_source(path: str | Path) -> tuple[bytes, str]:
@@ -460,11 +492,14 @@ def read_source(path: str | Path) -> tuple[bytes, str]:
         with file.open("rb") as handle:
             return handle.read(MAX_CASE_BYTES + 1), str(path)
     except FileNotFoundError:
-        problem = Problem("", "file not found; check the path", source=str(path))
+        problem = Problem("", "file not found; check the path", source=str(path),
+                          code="file.not_found")
     except IsADirectoryError:
-        problem = Problem("", "is a folder, not a case file", source=str(path))
+        problem = Problem("", "is a folder, not a case file", source=str(path),
+                          code="file.is_folder")
     except PermissionError:
-        problem = Problem("", "cannot be read (permission denied)", source=str(path))
+        problem = Problem("", "cannot be read (permission denied)", source=str(path),
+                          code="file.unreadable")
     raise CaseInvalid([problem], str(path))
 
 

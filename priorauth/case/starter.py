@@ -40,7 +40,7 @@ def placeholders() -> dict[str, str]:
     return {path: text for path, text in found.items() if text}
 
 
-def placeholder_problems(data: Any) -> list[tuple[str, str]]:
-    """``(path, message)`` for every field still holding the starter's placeholder."""
-    return [(path, MESSAGE) for path, text in placeholders().items()
+def placeholder_problems(data: Any) -> list[tuple[str, str, str]]:
+    """``(path, message, code)`` for every field still holding the starter's placeholder."""
+    return [(path, MESSAGE, "case.starter") for path, text in placeholders().items()
             if _same(_get(data, path)) == text]

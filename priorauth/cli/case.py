@@ -12,35 +12,25 @@ from pathlib import Path
 import click
 
 from priorauth.case.parse import load_case
-from priorauth.cli._common import echo_invalid, echo_warnings, fail, glyph_warnings
-from priorauth.errors import CaseInvalid, ExitCode
+from priorauth.cli._common import fail
+from priorauth.cli.machine import format_option
+from priorauth.errors import ExitCode
 
 
 @click.command()
 @click.argument("cases", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-def validate(cases: tuple[Path, ...]) -> None:
+@format_option
+def validate(cases: tuple[Path, ...], output_format: str) -> None:
     """Check case files and list every problem (fast: renders nothing).
 
+    \b
+    Takes what `batch` takes: case files (YAML/JSON), NDJSON files (one case a line), folders
+    of them, and '-' for stdin (one case document, or NDJSON).
     Exit 0 when all are valid, 2 when any has a problem.
     """
-    from priorauth.policy.checks import record_warnings
-    from priorauth.reference.icd import fiscal_year_note
+    from priorauth.cli.validate import validate_records
 
-    failed = 0
-    for path in cases:
-        try:
-            loaded = load_case(path)
-        except CaseInvalid as exc:
-            failed += 1
-            echo_invalid(exc)
-        else:
-            click.secho(f"{path}: valid", err=True, fg="green")
-            echo_warnings([f"{w.path}: {w.message}" for w in record_warnings(loaded)])
-            note = fiscal_year_note(loaded.letter.date)
-            if note is not None:
-                echo_warnings([f"letter.date: {note}"])
-            echo_warnings(glyph_warnings(loaded))
-    if failed:
+    if not validate_records(cases, output_format):
         sys.exit(ExitCode.INVALID)
 
 
@@ -63,16 +53,22 @@ def _list_policies(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 @click.option("--brief", is_flag=True, help="Only the verdicts, not the facts behind them.")
 @click.option("--list-policies", is_flag=True, is_eager=True, expose_value=False,
               callback=_list_policies, help="List the bundled policies and exit.")
-def check(case: Path, policy_id: str | None, brief: bool) -> None:
+@format_option
+def check(case: Path, policy_id: str | None, brief: bool, output_format: str) -> None:
     """Checklist: is each criterion of the payer policy met, not met or unknown, and why.
 
     Exit 0 when every criterion is met (and, for an appeal, every stated denial reason is
     answered), 1 otherwise, 2 for invalid input or when no policy applies to the diagnoses
-    (name one with --policy).
+    (name one with --policy). With --format json|ndjson the verdicts
+    carry codes and field paths but not the facts (they quote the record).
     """
     from priorauth.letter.pipeline import LetterPipeline
     from priorauth.policy.report import report_lines
 
+    if output_format != "text":
+        from priorauth.cli.validate import check_machine
+
+        sys.exit(check_machine(case, policy_id, output_format))
     loaded = load_case(case)
     prepared = LetterPipeline(policy=policy_id).prepare(loaded)
     if prepared.check is None:
@@ -105,16 +101,34 @@ def echo_deadlines(loaded: object) -> None:
 
 @click.command()
 def init() -> None:
-    """Print a commented starter case file (redirect it: priorauth init > case.yaml)."""
+    """Print a commented starter case file (redirect it: priorauth init > case.yaml).
+
+    Its first line, `# yaml-language-server: $schema=priorauth-case.schema.json`, lets editors
+    (VS Code YAML, JetBrains) complete and check fields: save the schema beside the case with
+    `priorauth schema > priorauth-case.schema.json`.
+    """
     from importlib.resources import files
 
+    from priorauth.case.schema import SCHEMA_FILE_NAME
+
+    click.echo(f"# yaml-language-server: $schema={SCHEMA_FILE_NAME}")
     click.echo(files("priorauth.reference").joinpath("starter-case.yaml").read_text("utf-8"),
                nl=False)
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of a case file (for EHR export pipelines and editors)."""
-    from priorauth.case.model import Case
+@click.option("--output-format", "of_output", is_flag=True,
+              help="Print instead the schema of the --format json/ndjson outputs of validate, "
+                   "check, fhir and evidence list (docs/machine-output.md).")
+def schema(of_output: bool) -> None:
+    """Print the JSON Schema (Draft 2020-12) of a case file, for EHR export pipelines and
+    editors: priorauth schema > priorauth-case.schema.json"""
+    if of_output:
+        from importlib.resources import files
 
-    click.echo(json.dumps(Case.model_json_schema(by_alias=True), indent=2))
+        text = files("priorauth.reference").joinpath("output.schema.json").read_text("utf-8")
+        click.echo(text, nl=False)
+        return
+    from priorauth.case.schema import case_json_schema
+
+    click.echo(json.dumps(case_json_schema(), indent=2, ensure_ascii=False))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from priorauth.cli.machine import emit, emit_lines, format_option
+
 
 @click.group()
 def evidence() -> None:
@@ -12,13 +14,23 @@ def evidence() -> None:
 
 @evidence.command("list")
 @click.option("--indication", help="Only entries for this indication (e.g. migraine, crps).")
-def evidence_list(indication: str | None) -> None:
+@format_option
+def evidence_list(indication: str | None, output_format: str) -> None:
     """List the library: id, citation, design and size, summary."""
     from priorauth.reference.evidence import library
 
-    for entry in library().values():
-        if indication and indication not in entry.indications:
-            continue
+    entries = [entry for entry in library().values()
+               if not indication or indication in entry.indications]
+    items = [{"kind": "evidence", "id": e.id, "citation": e.citation, "design": e.design_line,
+              "summary": e.summary, "indications": list(e.indications),
+              "verified_against": e.verified_against} for e in entries]
+    if output_format == "json":
+        emit({"command": "evidence list", "entries": items})
+        return
+    if output_format == "ndjson":
+        emit_lines(items)
+        return
+    for entry in entries:
         click.secho(entry.id, bold=True)
         click.echo(f"  {entry.citation}")
         click.echo(f"  {entry.design_line}. {entry.summary}")

@@ -26,6 +26,8 @@ from priorauth.reference.catalogue import ClassResolution
 
 
 class Verdict(StrEnum):
+    """A criterion's verdict: met, not met, or unknown (the record does not say enough)."""
+
     met = "met"
     not_met = "not met"
     unknown = "unknown"
@@ -45,6 +47,8 @@ class Fact:
 
 @dataclass(frozen=True)
 class CriterionResult:
+    """One criterion of the policy, its verdict and the record facts behind it."""
+
     id: str
     label: str
     verdict: Verdict
@@ -61,6 +65,9 @@ class CriterionResult:
 
 @dataclass(frozen=True)
 class CheckReport:
+    """The checklist for one case (:func:`priorauth.check_case`): a result per criterion of the
+    policy, the severity wording it supports and record warnings."""
+
     policy: Policy
     results: tuple[CriterionResult, ...]
     severity: str | None
@@ -544,17 +551,21 @@ def record_warnings(case: Case) -> list[Problem]:
             warnings.append(Problem(
                 f"diagnoses[{index}].description",
                 f"'{diagnosis.description}' disagrees with the official description of "
-                f"{diagnosis.code}: '{official}'; the letter prints the official one"))
+                f"{diagnosis.code}: '{official}'; the letter prints the official one",
+                code="warning.description_differs"))
     for index, therapy in enumerate(case.prior_therapies):
         resolution = catalogue.resolve(therapy)
         warning = resolution.warning
         if warning is not None:
             on_class = therapy.class_ and resolution.how != "recorded"
             path = f"prior_therapies[{index}]" + (".class" if on_class else ".name")
-            warnings.append(Problem(path, warning))
+            misspelt = resolution.how != "catalogue" and catalogue.suggest(therapy.name)
+            warnings.append(Problem(path, warning, code="warning.misspelling" if misspelt
+                                    else "warning.therapy_class"))
         mismatch = catalogue.role_mismatch(therapy)
         if mismatch is not None:
-            warnings.append(Problem(f"prior_therapies[{index}].role", mismatch))
+            warnings.append(Problem(f"prior_therapies[{index}].role", mismatch,
+                                    code="warning.therapy_role"))
     return warnings
 
 

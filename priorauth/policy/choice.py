@@ -47,21 +47,21 @@ def policy_warnings(case: Case, policy: Policy) -> list[Problem]:
         warnings.append(Problem("payer.policy_id", (
             f"{recorded}: the checklist and letter cite the generic bundled policy "
             f"'{policy.id}', not the payer's own; encode the payer's policy in a file and give it "
-            "with --policy FILE")))
+            "with --policy FILE"), code="warning.policy_generic"))
     if not policy.bundled:
         if ref is None:
             warnings.append(Problem("payer_policy", (
                 f"policy file '{policy.id}' does not name the payer policy it encodes; add "
-                "payer_policy: {id, title, url, reviewed} to it")))
+                "payer_policy: {id, title, url, reviewed} to it"), code="warning.policy_file"))
         elif case.payer.policy_id and not matches:
             warnings.append(Problem("payer.policy_id", (
                 f"differs from payer_policy.id of policy file '{policy.id}'; check that the file "
-                "encodes this payer's policy")))
+                "encodes this payer's policy"), code="warning.policy_file"))
     if ref is not None and ref.reviewed < _months_before(case.letter.date, REVIEW_MONTHS):
         warnings.append(Problem("payer_policy.reviewed", (
             f"policy '{policy.id}' was last checked against the payer's policy more than "
             f"{REVIEW_MONTHS} months before the letter date (letter.date); check the payer's "
-            "current policy and update 'reviewed'")))
+            "current policy and update 'reviewed'"), code="warning.policy_stale"))
     return warnings
 
 

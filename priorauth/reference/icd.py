@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from importlib.resources import files
 
+from priorauth.errors import InvalidValue
+
 INDEX_NAME = "icd10cm.tsv.gz"
 MAX_CHILDREN_NAMED = 8
 
@@ -96,16 +98,17 @@ def check_billable(code: str) -> str:
         if parent is not None:
             hint = f"; codes under {parent.code} ({parent.description}) include " + _names(
                 billable_children(parent.code) or [parent])
-        raise ValueError(f"{code} is not in the {_release()} ICD-10-CM code table{hint}")
+        raise InvalidValue("icd10.unknown",
+                           f"is not in the {_release()} ICD-10-CM code table{hint}")
     if not found.billable:
         children = billable_children(code)
         if len(children) <= MAX_CHILDREN_NAMED:
-            raise ValueError(f"{code} ({found.description}) is a header code, not billable; use "
+            raise InvalidValue("icd10.not_billable", "is a header code, not billable; use "
                              f"one of its billable codes: {_names(children)}")
         below = descendants(code)
         shortest = min(len(c.code) for c in below)
         next_level = [c for c in below if len(c.code) == shortest]
-        raise ValueError(f"{code} ({found.description}) is a header code, not billable; choose a "
+        raise InvalidValue("icd10.not_billable", "is a header code, not billable; choose a "
                          f"billable code under one of: {_names(next_level)}")
     return code
 

@@ -117,7 +117,10 @@ def test_umask_does_not_loosen_mode(tmp_path: Path) -> None:
 def test_init_starter_is_valid_once_its_placeholders_are_replaced(tmp_path: Path) -> None:
     """Issue 11.5: an untouched starter is an error naming each placeholder field."""
     result = CliRunner().invoke(main, ["init"])
-    assert result.exit_code == 0 and result.output.startswith("# priorauth case file")
+    assert result.exit_code == 0
+    first, second = result.output.splitlines()[:2]
+    assert first == "# yaml-language-server: $schema=priorauth-case.schema.json"
+    assert second.startswith("# priorauth case file")
     path = tmp_path / "case.yaml"
     path.write_text(result.output, "utf-8")
     untouched = CliRunner().invoke(main, ["validate", str(path)])

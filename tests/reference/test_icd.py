@@ -84,7 +84,7 @@ def test_large_header_lists_next_level() -> None:
 
 def test_unknown_code() -> None:
     assert icd.lookup("G43.799") is None
-    with pytest.raises(ValueError, match=r"G43\.799 is not in the .*ICD-10-CM code table"):
+    with pytest.raises(ValueError, match=r"is not in the .*ICD-10-CM code table"):
         icd.check_billable("G43.799")
 
 
