@@ -79,7 +79,7 @@ CODES: dict[str, str] = {
     "warning.misspelling": "a known chart misspelling of a drug name (suggested, not corrected)",
     "warning.policy_generic": "the checklist cites a generic bundled policy, not the payer's own",
     "warning.policy_file": "a policy file names no payer policy, or another one",
-    "warning.policy_stale": "the policy was checked against the payer's > 12 months before the letter",
+    "warning.policy_stale": "policy checked against the payer's over 12 months before the letter",
     "warning.icd_fiscal_year": "the letter date is past the bundled ICD-10-CM index's fiscal year",
     # the checklist
     "criterion.met": "the policy criterion is met",
