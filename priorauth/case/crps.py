@@ -55,10 +55,23 @@ class CRPSCriteria(Model):
     disproportionate_pain: Finding = Field(
         default=None, description="Continuing pain disproportionate to any inciting event."
     )
-    sensory: BudapestCategory = Field(default_factory=BudapestCategory)
-    vasomotor: BudapestCategory = Field(default_factory=BudapestCategory)
-    sudomotor_edema: BudapestCategory = Field(default_factory=BudapestCategory)
-    motor_trophic: BudapestCategory = Field(default_factory=BudapestCategory)
+    sensory: BudapestCategory = Field(
+        default_factory=BudapestCategory,
+        description="Sensory: hyperesthesia or allodynia.",
+    )
+    vasomotor: BudapestCategory = Field(
+        default_factory=BudapestCategory,
+        description="Vasomotor: temperature or skin colour asymmetry or change.",
+    )
+    sudomotor_edema: BudapestCategory = Field(
+        default_factory=BudapestCategory,
+        description="Sudomotor/edema: edema, or sweating change or asymmetry.",
+    )
+    motor_trophic: BudapestCategory = Field(
+        default_factory=BudapestCategory,
+        description="Motor/trophic: decreased range of motion, motor dysfunction, trophic "
+        "changes of hair, nail or skin.",
+    )
     no_better_diagnosis: Finding = Field(
         default=None, description="No other diagnosis better explains the signs and symptoms."
     )
