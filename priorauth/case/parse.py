@@ -20,6 +20,7 @@ from typing import IO, Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from priorauth._yaml import ALIAS_MESSAGE, MERGE_MESSAGE, is_merge_key, refusal
 from priorauth.case.model import Case, record_date_problems, submodel
 from priorauth.errors import CaseInvalid, FieldProblems, Problem
 
@@ -150,10 +151,7 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
         node, path = stack.pop()
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
         if id(node) in seen:
-            problems.append(
-                Problem(format_path(path), "uses a YAML alias (*name); write the value out in full",
-                        line, column, source)
-            )
+            problems.append(Problem(format_path(path), ALIAS_MESSAGE, line, column, source))
             continue
         seen.add(id(node))
         marks.setdefault(path, (line, column))
@@ -162,12 +160,20 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
                                     f"is nested more than {MAX_DEPTH} levels deep",
                                     line, column, source))
             continue
+        reason = refusal(node)  # !!set, !!omap, !!pairs, !!binary
+        if reason is not None:
+            problems.append(Problem(format_path(path), reason, line, column, source))
+            continue
         if isinstance(node, yaml.MappingNode):
             keys: set[str] = set()
             for key_node, value_node in node.value:
                 key = str(key_node.value)
                 child = (*path, key)
                 key_pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                if is_merge_key(key_node):
+                    problems.append(Problem(format_path(path) or "<<", MERGE_MESSAGE, *key_pos,
+                                            source))
+                    continue
                 if key in keys:
                     problems.append(
                         Problem(format_path(child), "appears twice; keep only one", *key_pos,

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from priorauth._yaml import strict_load
 from priorauth.case.model import Burden, Outcome, Role, Screening
 from priorauth.errors import PolicyError, ReferenceDataError
 from priorauth.reference import catalogue
@@ -114,6 +115,8 @@ class Policy:
 class _Parser:
     def __init__(self, policy_id: str) -> None:
         self.policy_id = policy_id
+        self.where = ""
+        """The part being read, so an unforeseen shape is still reported at its place."""
 
     def fail(self, where: str, message: str) -> PolicyError:
         return PolicyError(f"policy '{self.policy_id}': {where}: {message}")
@@ -126,6 +129,7 @@ class _Parser:
             raise self.fail(where, f"outcomes must be among: {allowed}") from None
 
     def trial_rule(self, spec: Any, where: str, base: TrialRule | None = None) -> TrialRule:
+        self.where = where
         if not isinstance(spec, Mapping):
             raise self.fail(where, "must be a mapping (min_weeks, min_cycles, early_stop_counts)")
         unknown = set(spec) - {"min_weeks", "min_cycles", "early_stop_counts"}
@@ -172,6 +176,7 @@ class _Parser:
         return tuple(str(c) for c in ids)
 
     def criterion(self, raw: Any, where: str, need_label: bool = True) -> Criterion:
+        self.where = where
         if not isinstance(raw, Mapping):
             raise self.fail(where, "each criterion must be a mapping")
         kinds = [k for k in KINDS if k in raw]
@@ -188,7 +193,7 @@ class _Parser:
         label = raw.get("label")
         if need_label and not label:
             raise self.fail(where, "needs a 'label' (the checklist and letter print it)")
-        where = f"criterion '{criterion_id}'"
+        where = self.where = f"criterion '{criterion_id[:80]}'"
         body = raw[kind]
         spec: dict[str, Any] = {}
         children: tuple[Criterion, ...] = ()
@@ -275,6 +280,7 @@ class _Parser:
             if not data.get(key):
                 raise self.fail("file", f"missing '{key}'")
         default = TrialRule(8.0, None, frozenset({Outcome.intolerance, Outcome.contraindication}))
+        self.where = "adequate_trial"
         adequate_spec = dict(data.get("adequate_trial") or {})
         adequate_spec.pop("by_class", None)
         adequate = self.trial_rule(adequate_spec, "adequate_trial", default)
@@ -294,7 +300,7 @@ class _Parser:
             raise self.fail("criteria", f"duplicate id(s): {', '.join(duplicates)}")
         levels = []
         for i, level in enumerate(data.get("severity") or []):
-            where = f"severity[{i}]"
+            where = self.where = f"severity[{i}]"
             if not isinstance(level, Mapping) or not level.get("word") or not level.get(
                     "requires") or not level.get("statement"):
                 raise self.fail(where, "each severity level needs word, statement and requires")
@@ -302,6 +308,7 @@ class _Parser:
                              for j, raw in enumerate(level["requires"]))
             levels.append(SeverityLevel(str(level["word"]), " ".join(
                 str(level["statement"]).split()), requires))
+        self.where = "evidence"
         evidence_ids = tuple(str(e) for e in data.get("evidence") or [])
         for evidence_id in evidence_ids:
             if evidence_library.get(evidence_id) is None:
@@ -316,11 +323,22 @@ class _Parser:
 def parse_policy(text: str, source: str) -> Policy:
     """Parse one policy document (YAML text); raise :class:`PolicyError` when malformed."""
     try:
-        data = yaml.safe_load(text)
+        data = strict_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: not valid YAML: {exc}") from None
-    policy_id = str(data.get("id")) if isinstance(data, Mapping) else source
-    return _Parser(policy_id).policy(data, source)
+    policy_id = str(data.get("id"))[:80] if isinstance(data, Mapping) else source
+    parser = _Parser(policy_id)
+    try:
+        return parser.policy(data, source)
+    except PolicyError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
+            RecursionError) as exc:
+        # The checks above name the field for every mistake we know of; a shape they did not
+        # foresee (found by fuzzing) is still the file's fault, never a traceback.
+        where = parser.where or "file"
+        raise parser.fail(where, f"has a value of the wrong kind ({type(exc).__name__}); see "
+                                 "docs/policies.md for the shape of each key") from None
 
 
 @functools.cache
@@ -351,6 +369,9 @@ def get_policy(policy_id: str) -> Policy:
             return parse_policy(path.read_text(encoding="utf-8"), str(path))
         except OSError as exc:
             raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise PolicyError(f"policy file {path} is not UTF-8 text (byte {exc.start}); save "
+                              "it as UTF-8") from None
     raise PolicyError(f"no policy '{policy_id}'; bundled policies: {', '.join(policies)}")
 
 
