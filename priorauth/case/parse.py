@@ -33,6 +33,9 @@ MAX_DEPTH = 32
 MAX_PROBLEMS = 100
 """Most problems listed for one case; the rest are summed up in one last line."""
 
+MAX_LIST = 1000
+"""Most items in any list the model does not cap itself (a real case's longest list is ~20)."""
+
 Format = Literal["yaml", "json"]
 PathKey = tuple[str | int, ...]
 
@@ -141,6 +144,47 @@ def iter_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
+def list_limit(path: PathKey) -> int:
+    """The most items the list at ``path`` may hold: the field's own ``max_length`` when the
+    model sets one (``diagnoses``: MAX_DIAGNOSES), else :data:`MAX_LIST`."""
+    if not path or isinstance(path[-1], int):
+        return MAX_LIST
+    parent = _model_at(path[:-1])
+    key = str(path[-1])
+    field = None if parent is None else next(
+        (f for name, f in parent.model_fields.items() if key in (name, f.alias)), None)
+    caps = [getattr(m, "max_length", None) for m in (field.metadata if field else [])]
+    return min([c for c in caps if isinstance(c, int)] or [MAX_LIST])
+
+
+def _too_many(length: int, path: PathKey) -> str | None:
+    """The problem for a list too long for its field, checked before any item is validated:
+    100,000 diagnoses are refused at once instead of building 100,000 models first."""
+    limit = list_limit(path)
+    if length > limit:
+        return f"has too many items (at most {limit})"
+    return None
+
+
+def _oversized_lists(data: Any, locator: Locator | None,
+                     source: str | None) -> list[Problem]:
+    """Lists over their cap anywhere in already-parsed data (JSON, NDJSON, API dicts)."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, PathKey]] = [(data, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((value, (*path, str(key))) for key, value in item.items())
+        elif isinstance(item, list):
+            message = _too_many(len(item), path)
+            if message is not None:
+                problems.append(Problem(format_path(path), message,
+                                        *(locator or Locator()).find(path), source))
+                continue
+            stack.extend((value, (*path, index)) for index, value in enumerate(item))
+    return problems
+
+
 def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Problem]]:
     """Record every field's position; refuse aliases, duplicate keys and absurd nesting."""
     marks: dict[PathKey, tuple[int, int]] = {}
@@ -183,6 +227,10 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
                 marks[child] = key_pos
                 stack.append((value_node, child))
         elif isinstance(node, yaml.SequenceNode):
+            message = _too_many(len(node.value), path)
+            if message is not None:
+                problems.append(Problem(format_path(path), message, line, column, source))
+                continue
             for index, item in enumerate(node.value):
                 stack.append((item, (*path, index)))
     return Locator(marks), problems
@@ -415,6 +463,9 @@ def case_from_data(data: Any, locator: Locator | None = None, source: str | None
         kind = type(data).__name__ if data is not None else "nothing"
         message = f"a case must be a mapping of fields, but this file holds {kind}"
         raise CaseInvalid([Problem("", message, source=source)], source)
+    oversized = _oversized_lists(data, locator, source)
+    if oversized:
+        raise CaseInvalid(_capped(oversized, source), source)
     try:
         return Case.model_validate(data)
     except ValidationError as exc:

@@ -197,3 +197,58 @@ def test_malformed_policy_files_are_exit_2_without_traceback(tmp_path: Path, tex
     assert code in (0, 1, 2) and "Traceback" not in output, output
     if code == 2:
         assert "policy" in output.lower()
+
+
+# --- list lengths capped before anything is validated ---------------------------------------
+
+
+def test_100k_diagnoses_are_refused_before_any_is_validated(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    """Assert on the algorithm, not on time: the model never sees an oversized list (YAML file,
+    JSON file and parsed data alike), so no Diagnosis is built (it took 6.7 s before)."""
+    import json
+
+    from priorauth import parse_case
+    from priorauth.case import model
+    from priorauth.case.model import MAX_DIAGNOSES
+    from priorauth.case.parse import case_from_data
+    from priorauth.errors import CaseInvalid
+
+    validated = 0
+
+    def counting(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal validated
+        validated += 1
+        raise AssertionError("an oversized list reached the model")
+
+    monkeypatch.setattr(model.Case, "model_validate", classmethod(counting))
+    many = 100_000
+    yaml_text = SAMPLE_TEXT.replace("diagnoses:\n", "diagnoses:\n" + "  - {code: G43.909}\n"
+                                    * 30_000, 1)
+    data = yaml.safe_load(SAMPLE_TEXT)
+    data["diagnoses"] = [{"code": "G43.909"}] * many
+    json_text = json.dumps(dict(data, diagnoses=data["diagnoses"][:30_000]), default=str)
+    for call in (lambda: parse_case(yaml_text.encode(), format="yaml", source="big.yaml"),
+                 lambda: parse_case(json_text.encode(), format="json", source="big.json"),
+                 lambda: case_from_data(data)):
+        with pytest.raises(CaseInvalid) as caught:
+            call()
+        assert [(p.path, p.message) for p in caught.value.problems] == [
+            ("diagnoses", f"has too many items (at most {MAX_DIAGNOSES})")]
+    assert validated == 0
+
+
+@pytest.mark.parametrize("where", ["prior_therapies[0].notes", "unknown_list"])
+def test_lists_the_model_does_not_cap_are_capped_too(where: str) -> None:
+    from priorauth.case.parse import MAX_LIST, case_from_data
+    from priorauth.errors import CaseInvalid
+
+    data = yaml.safe_load(SAMPLE_TEXT)
+    if "[" in where:
+        data["prior_therapies"][0]["notes"] = ["x"] * (MAX_LIST + 1)
+    else:
+        data[where] = list(range(MAX_LIST + 1))
+    with pytest.raises(CaseInvalid) as caught:
+        case_from_data(data)
+    assert caught.value.problems[0].path == where
+    assert "too many items" in caught.value.problems[0].message
