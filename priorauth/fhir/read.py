@@ -178,6 +178,11 @@ class Store:
         """Keys and fullUrls of resources present but of a type priorauth does not read."""
         self._counts: Counter[tuple[str, str]] = Counter()
         self._examples: dict[tuple[str, str], list[str]] = {}
+        self._by_value: dict[str, list[str]] = {}
+        """Identifier value → keys of the resources carrying it, in input order: conditional
+        references (``Patient?identifier=…``) resolve by lookup, not by scanning every resource
+        (30,000 Conditions each naming their patient that way used to take quadratic time)."""
+        self._by_type: dict[str, list[str]] = {}
 
     def _skip(self, resource_type: str, reason: str, resource_id: str | None,
               patient_ref: str | None = None) -> None:
@@ -253,6 +258,13 @@ class Store:
             raise _problem(self.source, f"more than {MAX_KEPT_RESOURCES:,} usable resources; "
                                         "import one patient at a time (--patient ID)")
         self.resources[key] = resource
+        self._by_type.setdefault(resource.resourceType, []).append(key)
+        idents = getattr(resource, "identifier", None) or []
+        for ident in idents if isinstance(idents, list) else [idents]:
+            if ident.value:
+                keys = self._by_value.setdefault(ident.value, [])
+                if not keys or keys[-1] != key:
+                    keys.append(key)
         if raw.full_url:
             self.aliases[raw.full_url] = key
 
@@ -290,7 +302,8 @@ class Store:
                        value: str | None) -> Resource | None:
         if not value:
             return None
-        for resource in self.resources.values():
+        for key in self._by_value.get(value, ()):
+            resource = self.resources[key]
             if kind and resource.resourceType != kind:
                 continue
             for ident in getattr(resource, "identifier", []) or []:
@@ -299,7 +312,7 @@ class Store:
         return None
 
     def of_type(self, kind: str) -> list[Resource]:
-        return [r for r in self.resources.values() if r.resourceType == kind]
+        return [self.resources[key] for key in self._by_type.get(kind, ())]
 
 
 def _synthetic_id(raw: _Raw) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from priorauth.fhir.draft import (
     ImportResult,
 )
+from priorauth.fhir.mapping.base import safe_reference
 from priorauth.fhir.mapping.claim import ClaimMapping
 from priorauth.fhir.mapping.diagnoses import DiagnosisMapping
 from priorauth.fhir.mapping.people import PeopleMapping
@@ -69,7 +70,8 @@ class Mapper(ClaimMapping, PeopleMapping, DiagnosisMapping, TherapyMapping):
             if owner is not None and key_of(owner) == self.pkey:
                 self.mine.setdefault(resource.resourceType, []).append(resource)
             elif owner is None:
-                shown = ref.reference if ref is not None and ref.reference else "(none)"
+                shown = (safe_reference(ref.reference) if ref is not None and ref.reference
+                         else "(none)")
                 self.report.ignore(resource.resourceType,
                                    f"its {field_name} ({shown}) is not a Patient in the input",
                                    resource.id)
