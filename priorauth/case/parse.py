@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import sys
 import typing
 from collections.abc import Iterator, Mapping
@@ -103,14 +104,22 @@ class Locator:
             key = key[:-1]
 
 
+_FIELD_LIKE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+UNKNOWN_KEY = "(unknown key)"
+"""How a path shows a key that cannot be a field name: such a key is often a value typed in the
+wrong place (``{street: 1 Main St, Apt 3}`` makes ``Apt 3`` a key), so it is PHI."""
+
+
 def format_path(path: typing.Iterable[str | int]) -> str:
-    """``('prior_therapies', 2, 'end')`` → ``prior_therapies[2].end``."""
+    """``('prior_therapies', 2, 'end')`` → ``prior_therapies[2].end``. Every field name is
+    lower-case snake_case; any other key is shown as :data:`UNKNOWN_KEY`, never as typed."""
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            shown = str(part) if _FIELD_LIKE.fullmatch(str(part)) else UNKNOWN_KEY
+            text += f".{shown}" if text else shown
     return text
 
 
@@ -437,6 +446,9 @@ def problems_from_validation_error(
                 problems.append(Problem(format_path(full), message, *locator.find(full), source))
             continue
         value = None if error["type"] == "missing" else _short(error.get("input"))
+        if error["type"] == "extra_forbidden" and path and \
+                not _FIELD_LIKE.fullmatch(str(path[-1])):
+            value = _short(path[-1])  # the key itself is what a terminal user needs to see
         problems.append(Problem(format_path(path), _message(error, path), *locator.find(path),
                                 source, value))
     return problems

@@ -12,7 +12,13 @@ from pathlib import Path
 import click
 
 from priorauth.case.parse import load_case
-from priorauth.cli._common import echo_invalid, echo_warnings, fail, glyph_warnings
+from priorauth.cli._common import (
+    echo_invalid,
+    echo_record_warnings,
+    echo_warnings,
+    fail,
+    glyph_warnings,
+)
 from priorauth.errors import CaseInvalid, ExitCode
 
 
@@ -34,7 +40,7 @@ def validate(cases: tuple[Path, ...]) -> None:
             echo_invalid(exc)
         else:
             click.secho(f"{path}: valid", err=True, fg="green")
-            echo_warnings([f"{w.path}: {w.message}" for w in record_warnings(loaded)])
+            echo_record_warnings(record_warnings(loaded))
             echo_warnings(glyph_warnings(loaded))
     if failed:
         sys.exit(ExitCode.INVALID)

@@ -236,7 +236,10 @@ class Store:
                              "migraine days, MIDAS, HIT-6)", rid)
             return
         if kind == "Claim" and data.get("use") != "preauthorization":
-            self._skip(kind, f"use is {data.get('use')!r}, not 'preauthorization' (a billing "
+            use = data.get("use")
+            shown = repr(use) if isinstance(use, str) and re.fullmatch(r"[a-z-]{1,20}", use) \
+                else "not a code"
+            self._skip(kind, f"use is {shown}, not 'preauthorization' (a billing "
                              "claim, not a prior-authorization request)", rid)
             return
         try:

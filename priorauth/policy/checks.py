@@ -425,19 +425,32 @@ def evaluate(case: Case, criterion: Criterion, policy: Policy,
 def record_warnings(case: Case) -> list[Problem]:
     """Things worth a look that do not make the case invalid: a recorded class that disagrees with
     the therapy catalogue, a diagnosis description that disagrees with the official one."""
+    # The message names fields only (it is printed even with --redact); the values that explain
+    # it (the typed description, drug and class) go in ``value``, shown only where values may be.
     warnings: list[Problem] = []
     for index, diagnosis in enumerate(case.diagnoses):
         official = icd.description_disagrees(diagnosis.code, diagnosis.description)
         if official is not None:
             warnings.append(Problem(
                 f"diagnoses[{index}].description",
-                f"'{diagnosis.description}' disagrees with the official description of "
-                f"{diagnosis.code}: '{official}'; the letter prints the official one"))
+                "disagrees with the official description of its code; the letter prints the "
+                "official one", value=f"'{diagnosis.description}'; {diagnosis.code} is "
+                                      f"'{official}'"))
     for index, therapy in enumerate(case.prior_therapies):
-        warning = catalogue.resolve(therapy).warning
-        if warning is not None:
-            path = f"prior_therapies[{index}]" + (".class" if therapy.class_ else ".name")
-            warnings.append(Problem(path, warning))
+        resolution = catalogue.resolve(therapy)
+        if resolution.warning is None:
+            continue
+        path = f"prior_therapies[{index}]" + (".class" if therapy.class_ else ".name")
+        if resolution.how == "unknown":
+            message = ("neither the drug name nor its class is in the therapy catalogue; it "
+                       "cannot count towards class criteria")
+        elif therapy.class_ and catalogue.lookup_class(therapy.class_) is None:
+            message = ("is not a class priorauth knows; the drug is counted in its class from "
+                       "the therapy catalogue")
+        else:
+            message = ("disagrees with the therapy catalogue; the drug is counted in the "
+                       "catalogue's class")
+        warnings.append(Problem(path, message, value=resolution.warning))
     return warnings
 
 
@@ -504,8 +517,8 @@ def report_lines(report: CheckReport, *, details: bool = True) -> list[tuple[str
                       None))
     if report.policy.severity:
         lines += [(f"      {fact}", None) for fact in report.severity_facts]
-    for warning in report.warnings:
-        lines.append((f"warning: {warning.path}: {warning.message}", None))
+    for warning in report.warnings:  # the checklist is the record's own report: values shown
+        lines.append((f"warning: {warning.format(show_value=True)}", None))
     counts = {v: sum(r.verdict is v for r in report.results) for v in Verdict}
     lines.append((f"Result: {counts[Verdict.met]} of {len(report.results)} criteria met, "
                   f"{counts[Verdict.not_met]} not met, {counts[Verdict.unknown]} unknown", None))

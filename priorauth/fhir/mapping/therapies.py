@@ -143,7 +143,8 @@ class TherapyMapping(MapperBase):
                 item["details"] = self.fill(f"{path}.details", details, source,
                                             f"{element} text")
             return
-        said = f"statusReason says {read!r} (not an outcome)" if read else "no statusReason"
+        # The statusReason text is free text (PHI): the report says only that it was unclear.
+        said = "its statusReason names no outcome priorauth reads" if read else "no statusReason"
         item["outcome"] = self.todo(f"{path}.outcome", f"{key_of(source)} status "
                                     f"{status or '(none)'}, {said}; choose one of "
                                     f"{OUTCOME_CHOICES}")
