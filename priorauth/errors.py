@@ -145,3 +145,14 @@ class FieldProblems(ValueError):
     def __init__(self, items: list[tuple[str, str]]) -> None:
         self.items = items
         super().__init__("; ".join(f"{path}: {message}" for path, message in items))
+
+
+class DetailedValueError(ValueError):
+    """A validator's message that names no value, plus a ``detail`` that does (the typed code
+    and what to use instead). ``str()`` is the message alone: the detail reaches a person only
+    where values may be shown (an interactive terminal without ``--redact``)."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        self.message = message
+        self.detail = detail
+        super().__init__(message)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from priorauth._yaml import ALIAS_MESSAGE, MERGE_MESSAGE, is_merge_key, refusal
 from priorauth.case.model import Case, record_date_problems, submodel
-from priorauth.errors import CaseInvalid, FieldProblems, Problem
+from priorauth.errors import CaseInvalid, DetailedValueError, FieldProblems, Problem
 
 MAX_CASE_BYTES = 2 * 1024 * 1024
 """Largest case file accepted (2 MiB): a real case is a few KiB."""
@@ -446,6 +446,8 @@ def problems_from_validation_error(
                 problems.append(Problem(format_path(full), message, *locator.find(full), source))
             continue
         value = None if error["type"] == "missing" else _short(error.get("input"))
+        if isinstance(cause, DetailedValueError):
+            value = cause.detail
         if error["type"] == "extra_forbidden" and path and \
                 not _FIELD_LIKE.fullmatch(str(path[-1])):
             value = _short(path[-1])  # the key itself is what a terminal user needs to see

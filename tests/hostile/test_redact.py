@@ -265,3 +265,28 @@ def test_no_marker_in_fhir_messages_or_report(tmp_path: Path, logs: _AllLogs,
         leaked = sorted(m for m in markers if m.lower() in text.lower())
         leaked += ["1961-07-23"] if "1961-07-23" in text else []
         assert not leaked, (name, leaked, text[:2000])
+
+
+# --- codes a marker cannot stand in for --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "value", "secret"), [
+    (("diagnoses", 0, "code"), "G43.7", "G43.7"),        # a header code: names its children
+    (("diagnoses", 0, "code"), "G43.799", "G43.7"),      # not in the table: names its parent
+    (("evidence",), ["Qzvmkzz-2018"], "Qzvmkzz"),
+])
+@pytest.mark.parametrize(("flags", "env"), REDACT_MODES)
+def test_codes_and_ids_are_not_echoed(tmp_path: Path, field: tuple[Any, ...], value: Any,
+                                      secret: str, flags: list[str],
+                                      env: dict[str, str]) -> None:
+    from tests.hostile.phi_markers import put
+
+    data = json.loads(json.dumps(DATA, default=str))
+    put(data, field, value)
+    case = tmp_path / "case.yaml"
+    case.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
+    result = _invoke(flags, env, "validate", str(case))
+    assert result.exit_code == 2
+    assert secret not in result.stderr, result.stderr
+    shown = _invoke([], {}, "validate", str(case))  # a terminal without --redact: the hint
+    assert secret in shown.stderr
