@@ -269,7 +269,7 @@ class Burden(Model):
         h, m = self.headache_days_per_month, self.migraine_days_per_month
         if h is not None and m is not None and m > h:
             raise FieldProblems(
-                [("migraine_days_per_month", f"cannot exceed headache_days_per_month ({h:g})")]
+                [("migraine_days_per_month", "cannot exceed headache_days_per_month")]
             )
         return self
 
