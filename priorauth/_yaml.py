@@ -92,7 +92,11 @@ def check_document(root: yaml.Node, max_depth: int = 32) -> None:
 
 def strict_load(text: str, max_depth: int = 32) -> Any:
     """Safe-load one YAML document under the shared rules (raises ``yaml.YAMLError``)."""
-    loader = _SafeLoader(text)
+    try:
+        loader = _SafeLoader(text)
+    except UnicodeError:  # a lone surrogate in text handed over by a caller (never from a file)
+        raise YAMLRefused("", "contains a broken character (a lone surrogate); retype the text",
+                          yaml.Mark("", 0, 0, 0, None, 0)) from None
     try:
         root = loader.get_single_node()
         if root is None:

@@ -122,6 +122,8 @@ class _Parser:
         return PolicyError(f"policy '{self.policy_id}': {where}: {message}")
 
     def outcomes(self, values: Any, where: str) -> frozenset[Outcome]:
+        if values is not None and not isinstance(values, list):
+            raise self.fail(where, "early_stop_counts must be a list of outcomes")
         try:
             return frozenset(Outcome(str(v)) for v in values or [])
         except ValueError:
@@ -223,7 +225,10 @@ class _Parser:
             spec["min_weeks"] = body.get("min_weeks")
             spec["min_cycles"] = body.get("min_cycles")
             spec["adequate"] = bool(body.get("adequate", False))
-            spec["distinct_drugs"] = int(body.get("distinct_drugs", 1))
+            distinct = body.get("distinct_drugs", 1)
+            if not isinstance(distinct, int) or isinstance(distinct, bool) or distinct < 1:
+                raise self.fail(where, "distinct_drugs must be a whole number >= 1")
+            spec["distinct_drugs"] = distinct
             spec["or_contraindicated"] = bool(body.get("or_contraindicated", False))
         elif kind == "screening_clear":
             fields = SCREENING_FIELDS if body == "all" else body
@@ -253,7 +258,7 @@ class _Parser:
         if unknown:
             raise self.fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
         role = body.get("role")
-        if role is not None and role not in {r.value for r in Role}:
+        if role is not None and (not isinstance(role, str) or role not in {r.value for r in Role}):
             raise self.fail(where, f"role must be one of: {', '.join(r.value for r in Role)}")
         count_by = body.get("count_by", "class")
         if count_by not in ("ehf", "class"):
@@ -281,17 +286,27 @@ class _Parser:
                 raise self.fail("file", f"missing '{key}'")
         default = TrialRule(8.0, None, frozenset({Outcome.intolerance, Outcome.contraindication}))
         self.where = "adequate_trial"
-        adequate_spec = dict(data.get("adequate_trial") or {})
+        raw_adequate = data.get("adequate_trial") or {}
+        if not isinstance(raw_adequate, Mapping):
+            raise self.fail("adequate_trial", "must be a mapping (min_weeks, min_cycles, "
+                                              "early_stop_counts, by_class)")
+        adequate_spec = dict(raw_adequate)
         adequate_spec.pop("by_class", None)
         adequate = self.trial_rule(adequate_spec, "adequate_trial", default)
         class_rules: dict[str, TrialRule] = {}
-        for class_id, rule in ((data.get("adequate_trial") or {}).get("by_class") or {}).items():
+        by_class = raw_adequate.get("by_class") or {}
+        if not isinstance(by_class, Mapping):
+            raise self.fail("adequate_trial.by_class", "must map class ids to trial rules")
+        for class_id, rule in by_class.items():
             if catalogue.get_class(str(class_id)) is None:
                 raise self.fail(f"adequate_trial.by_class.{class_id}",
                                 "not a class in the therapy catalogue")
             class_rules[str(class_id)] = self.trial_rule(
                 rule, f"adequate_trial.by_class.{class_id}",
                 TrialRule(None, None, adequate.early_stop_counts))
+        for key in ("criteria", "severity", "evidence", "applies_to"):
+            if data.get(key) is not None and not isinstance(data[key], list):
+                raise self.fail(key, "must be a list ('- item' lines or [a, b])")
         criteria = tuple(self.criterion(raw, f"criteria[{i}]")
                          for i, raw in enumerate(data["criteria"]))
         ids = [c.id for c in criteria]

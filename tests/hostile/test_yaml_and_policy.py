@@ -252,3 +252,28 @@ def test_lists_the_model_does_not_cap_are_capped_too(where: str) -> None:
         case_from_data(data)
     assert caught.value.problems[0].path == where
     assert "too many items" in caught.value.problems[0].message
+
+
+def test_policy_text_with_a_lone_surrogate_is_a_policy_error() -> None:
+    """Found by the fuzz: the C YAML parser raised UnicodeEncodeError on text from the API."""
+    with pytest.raises(PolicyError, match="broken character"):
+        parse_policy("\ud800" + POLICY_TEXT, "api")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("id: x\ntitle: t\ncriteria: [{label: a, failed_classes: {at_least: 1, role: [1]}}]",
+     "role must be one of"),
+    ("id: x\ntitle: t\nadequate_trial: [1]\ncriteria: [{label: a, diagnosis_in: [G43]}]",
+     "adequate_trial: must be a mapping"),
+    ("id: x\ntitle: t\napplies_to: 3\ncriteria: [{label: a, diagnosis_in: [G43]}]",
+     "applies_to: must be a list"),
+    ("id: x\ntitle: t\ncriteria: [{label: a, failed_trial: {class: triptan, distinct_drugs: x}}]",
+     "distinct_drugs must be a whole number"),
+    ("id: x\ntitle: t\nadequate_trial: {early_stop_counts: 3}\n"
+     "criteria: [{label: a, diagnosis_in: [G43]}]", "early_stop_counts must be a list"),
+    ("id: x\ntitle: t\nadequate_trial: {by_class: [1]}\ncriteria: [{label: a, diagnosis_in: [G]}]",
+     "by_class: must map class ids"),
+])
+def test_policy_shapes_found_by_fuzzing_are_named(text: str, message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(text, "p.yaml")
