@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from priorauth.cli import main
 from priorauth.errors import CaseInvalid, Problem
@@ -290,3 +292,64 @@ def test_codes_and_ids_are_not_echoed(tmp_path: Path, field: tuple[Any, ...], va
     assert secret not in result.stderr, result.stderr
     shown = _invoke([], {}, "validate", str(case))  # a terminal without --redact: the hint
     assert secret in shown.stderr
+
+
+# --- a property: whatever text an EHR puts where text belongs, the report never repeats it ---
+
+_TEXT_KEYS = sorted(FHIR_MARKED_KEYS)
+
+
+def _text_paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _TEXT_KEYS and isinstance(value, str):
+                found.append((*path, key))
+            found += _text_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, str) and path and path[-1] in _TEXT_KEYS:
+                found.append((*path, index))
+            found += _text_paths(value, (*path, index))
+    return found
+
+
+_BUNDLE = json.loads(FHIR_BUNDLE.read_text("utf-8"))
+_PATHS = _text_paths(_BUNDLE)
+
+
+@settings(max_examples=25, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.sampled_from(_PATHS),
+                          st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]),
+                                  max_size=30)),
+                min_size=1, max_size=12),
+       st.sampled_from(["Patient?family={}&birthdate=1961-07-23", "{} Dana", "Patient/{}"]))
+def test_fhir_report_never_repeats_text_from_the_record(
+        edits: list[tuple[tuple[Any, ...], str]], reference: str) -> None:
+    import copy
+    import tempfile
+
+    from priorauth.errors import PriorAuthError
+    from priorauth.fhir import import_case
+    from tests.hostile.phi_markers import put
+
+    bundle = copy.deepcopy(_BUNDLE)
+    planted = []
+    for number, (path, text) in enumerate(edits):
+        value = f"Qzvprop{number:02d}{text}"
+        put(bundle, path, value)
+        planted.append(f"Qzvprop{number:02d}")
+    condition = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition")
+    condition["resource"]["subject"] = {"reference": reference.format("Qzvpropref")}
+    if not reference.startswith("Patient/{"):  # a literal reference is a resource id: shown
+        planted.append("Qzvpropref")
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "bundle.json"
+        source.write_text(json.dumps(bundle), "utf-8")
+        try:
+            result = import_case(source)
+        except PriorAuthError:
+            return
+    text = json.dumps(result.report.to_dict()) + "\n".join(result.report.lines())
+    assert not [m for m in planted if m in text], text[:3000]
