@@ -247,6 +247,9 @@ def _marked_bundle() -> tuple[dict[str, Any], set[str]]:
     conditions[0]["resource"]["subject"] = {
         "reference": f"Patient?family={mark()}&birthdate=1961-07-23"}
     conditions[-1]["resource"]["subject"] = {"reference": f"{mark()} Dana"}
+    # Free text where a code belongs (a Procedure status).
+    procedure = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Procedure")
+    procedure["resource"]["status"] = f"{mark()} refused"
     return bundle, markers
 
 

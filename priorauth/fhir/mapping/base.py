@@ -160,6 +160,14 @@ def safe_reference(reference: str) -> str:
     return "(a reference that is not Type/id, #id or urn:uuid)"
 
 
+def shown_code(code: str | None) -> str:
+    """A status or other FHIR code as the report may show it: codes are short lower-case words;
+    anything else in their place (free text) is not repeated."""
+    if code is None:
+        return "(none)"
+    return code if re.fullmatch(r"[a-z][a-z-]{0,31}", code) else "(not a FHIR code)"
+
+
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,40}")
 _LITERAL_REFERENCE = re.compile(
     r"(?:(?:https?://[A-Za-z0-9.\-:]{1,200}(?:/[A-Za-z0-9._\-]{1,64}){0,8}/)?[A-Z][A-Za-z]{1,40}/"
