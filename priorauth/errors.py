@@ -154,6 +154,17 @@ class InvalidValue(ValueError):
         super().__init__(message)
 
 
+class DetailedValueError(InvalidValue):
+    """A validator's message that names no value, plus a ``detail`` that does (the typed code
+    and what to use instead). ``str()`` is the message alone: the detail reaches a person only
+    where values may be shown (an interactive terminal without ``--redact``)."""
+
+    def __init__(self, message: str, detail: str, code: str = "value.invalid") -> None:
+        self.message = message
+        self.detail = detail
+        super().__init__(code, message)
+
+
 class FieldProblems(ValueError):
     """Raised inside model validators to blame specific sub-fields, e.g. ``end`` of a therapy.
 

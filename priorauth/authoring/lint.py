@@ -4,6 +4,7 @@ variables, filters, blocks, assets)."""
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ _URL_ATTR = re.compile(r"""\b(?:href|src)\s*=\s*["']?([^"'\s>]+)""", re.I)
 _CSS_URL = re.compile(r"""url\(\s*["']?([^"')\s]+)["']?\s*\)|@import\s+["']([^"']+)["']""")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _ITERATING_FILTERS = {"map", "select", "reject"}
+_ATTACHMENT = re.compile(r"""\brel\s*=\s*["']?[^"'>]*\battachment\b""", re.I)
+_NO_ATTACHMENTS = ("asks to attach a file to the PDF (rel=\"attachment\"); letters may carry no "
+                   "attachment but priorauth's own case.json")
 
 
 def _assigned_names(tree: nodes.Template) -> set[str]:
@@ -128,11 +132,43 @@ class _Linter:
             if relative.startswith("assets/"):
                 continue
             self.lint_template(path, relative)
-        assets = self.folder / "assets"
-        if assets.is_dir():
-            for css in sorted(assets.rglob("*.css")):
-                self.lint_css(css)
+        if self.check_assets_inside():
+            for css in sorted((self.folder / "assets").rglob("*.css")):
+                if css.resolve().is_relative_to(self.folder):
+                    self.lint_css(css)
         return sorted(set(self.problems))
+
+    def check_assets_inside(self) -> bool:
+        """The same rule as render (``letter/render.py`` asset_roots, ``letter/fetcher.py``):
+        ``assets/`` and everything in it must resolve inside the template folder. False when
+        ``assets/`` itself leads out (then nothing in it is read) or does not exist."""
+        assets = self.folder / "assets"
+        if not assets.exists() and not assets.is_symlink():
+            return False
+        try:
+            real = assets.resolve()
+        except (OSError, RuntimeError):
+            real = None
+        if real is None or not real.is_relative_to(self.folder) or not real.is_dir():
+            self.add(assets, 0, "leads outside its template folder (a symlink to a folder "
+                                "elsewhere) or is not a folder; assets must live inside the "
+                                "folder, and render refuses it")
+            return False
+        for top, dirs, files in os.walk(assets):  # does not follow links into folders
+            for name in sorted(dirs + files):
+                path = Path(top) / name
+                if not path.is_symlink():
+                    continue
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError):
+                    target = None
+                if target is None or not target.is_relative_to(self.folder):
+                    self.add(path, 0, "is a link to a file outside its template folder; "
+                                      "render refuses to load it")
+                    if name in dirs:
+                        dirs.remove(name)
+        return True
 
     def lint_config(self, config: Path) -> None:
         try:
@@ -266,6 +302,9 @@ class _Linter:
 
     def check_template_assets(self, path: Path, tree: nodes.Template) -> None:
         for data in tree.find_all(nodes.TemplateData):
+            for match in _ATTACHMENT.finditer(data.data):
+                line = data.lineno + data.data.count("\n", 0, match.start())
+                self.add(path, line, "the template " + _NO_ATTACHMENTS)
             for match in _URL_ATTR.finditer(data.data):
                 line = data.lineno + data.data.count("\n", 0, match.start())
                 self.check_url(path, line, match.group(1), base="")
@@ -301,13 +340,15 @@ class _Linter:
                                  "folder's assets/")
 
     def trial_render(self, path: Path, name: str) -> None:
-        from priorauth.letter.render import FaxInfo, Renderer
+        from priorauth.letter.render import FaxInfo, Renderer, refuse_attachments
 
-        renderer = Renderer(templates_dirs=self.path[:-1])
         case = sample_case()
         extra = {"fax": FaxInfo(3, 1, 2, "letter")}
         try:
-            renderer.html(case, template=name, extra=extra)
+            renderer = Renderer(templates_dirs=self.path[:-1])
+            # Attachment links built at render time (rel="{{ 'attach' ~ 'ment' }}") show
+            # only in the output: the same check render makes before layout.
+            refuse_attachments(renderer.html(case, template=name, extra=extra))
         except PriorAuthError as exc:
             message = str(exc)
             match = re.match(r"([^:\s]+\.j2):(\d+): (.*)", message, re.S)

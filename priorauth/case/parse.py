@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import sys
 import typing
 from collections.abc import Iterator, Mapping
@@ -20,10 +21,17 @@ from typing import IO, Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from priorauth._yaml import ALIAS_MESSAGE, MERGE_MESSAGE, is_merge_key, refusal
 from priorauth.case.model import Case, record_date_problems, submodel
 from priorauth.case.starter import placeholder_problems
 from priorauth.codes import code_for_pydantic
-from priorauth.errors import CaseInvalid, FieldProblems, InvalidValue, Problem
+from priorauth.errors import (
+    CaseInvalid,
+    DetailedValueError,
+    FieldProblems,
+    InvalidValue,
+    Problem,
+)
 
 MAX_CASE_BYTES = 2 * 1024 * 1024
 """Largest case file accepted (2 MiB): a real case is a few KiB."""
@@ -33,6 +41,9 @@ MAX_DEPTH = 32
 
 MAX_PROBLEMS = 100
 """Most problems listed for one case; the rest are summed up in one last line."""
+
+MAX_LIST = 1000
+"""Most items in any list the model does not cap itself (a real case's longest list is ~20)."""
 
 Format = Literal["yaml", "json"]
 PathKey = tuple[str | int, ...]
@@ -101,14 +112,22 @@ class Locator:
             key = key[:-1]
 
 
+_FIELD_LIKE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+UNKNOWN_KEY = "(unknown key)"
+"""How a path shows a key that cannot be a field name: such a key is often a value typed in the
+wrong place (``{street: 1 Main St, Apt 3}`` makes ``Apt 3`` a key), so it is PHI."""
+
+
 def format_path(path: typing.Iterable[str | int]) -> str:
-    """``('prior_therapies', 2, 'end')`` → ``prior_therapies[2].end``."""
+    """``('prior_therapies', 2, 'end')`` → ``prior_therapies[2].end``. Every field name is
+    lower-case snake_case; any other key is shown as :data:`UNKNOWN_KEY`, never as typed."""
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            shown = str(part) if _FIELD_LIKE.fullmatch(str(part)) else UNKNOWN_KEY
+            text += f".{shown}" if text else shown
     return text
 
 
@@ -142,6 +161,47 @@ def iter_leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
+def list_limit(path: PathKey) -> int:
+    """The most items the list at ``path`` may hold: the field's own ``max_length`` when the
+    model sets one (``diagnoses``: MAX_DIAGNOSES), else :data:`MAX_LIST`."""
+    if not path or isinstance(path[-1], int):
+        return MAX_LIST
+    parent = _model_at(path[:-1])
+    key = str(path[-1])
+    field = None if parent is None else next(
+        (f for name, f in parent.model_fields.items() if key in (name, f.alias)), None)
+    caps = [getattr(m, "max_length", None) for m in (field.metadata if field else [])]
+    return min([c for c in caps if isinstance(c, int)] or [MAX_LIST])
+
+
+def _too_many(length: int, path: PathKey) -> str | None:
+    """The problem for a list too long for its field, checked before any item is validated:
+    100,000 diagnoses are refused at once instead of building 100,000 models first."""
+    limit = list_limit(path)
+    if length > limit:
+        return f"has too many items (at most {limit})"
+    return None
+
+
+def _oversized_lists(data: Any, locator: Locator | None,
+                     source: str | None) -> list[Problem]:
+    """Lists over their cap anywhere in already-parsed data (JSON, NDJSON, API dicts)."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, PathKey]] = [(data, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((value, (*path, str(key))) for key, value in item.items())
+        elif isinstance(item, list):
+            message = _too_many(len(item), path)
+            if message is not None:
+                problems.append(Problem(format_path(path), message,
+                                        *(locator or Locator()).find(path), source))
+                continue
+            stack.extend((value, (*path, index)) for index, value in enumerate(item))
+    return problems
+
+
 def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Problem]]:
     """Record every field's position; refuse aliases, duplicate keys and absurd nesting."""
     marks: dict[PathKey, tuple[int, int]] = {}
@@ -152,10 +212,8 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
         node, path = stack.pop()
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
         if id(node) in seen:
-            problems.append(
-                Problem(format_path(path), "uses a YAML alias (*name); write the value out in full",
-                        line, column, source, code="yaml.alias")
-            )
+            problems.append(Problem(format_path(path), ALIAS_MESSAGE, line, column, source,
+                                    code="yaml.alias"))
             continue
         seen.add(id(node))
         marks.setdefault(path, (line, column))
@@ -164,12 +222,20 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
                                     f"is nested more than {MAX_DEPTH} levels deep",
                                     line, column, source, code="document.too_deep"))
             continue
+        reason = refusal(node)  # !!set, !!omap, !!pairs, !!binary
+        if reason is not None:
+            problems.append(Problem(format_path(path), reason, line, column, source))
+            continue
         if isinstance(node, yaml.MappingNode):
             keys: set[str] = set()
             for key_node, value_node in node.value:
                 key = str(key_node.value)
                 child = (*path, key)
                 key_pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                if is_merge_key(key_node):
+                    problems.append(Problem(format_path(path) or "<<", MERGE_MESSAGE, *key_pos,
+                                            source))
+                    continue
                 if key in keys:
                     problems.append(
                         Problem(format_path(child), "appears twice; keep only one", *key_pos,
@@ -179,6 +245,10 @@ def _walk_yaml(root: yaml.Node, source: str | None) -> tuple[Locator, list[Probl
                 marks[child] = key_pos
                 stack.append((value_node, child))
         elif isinstance(node, yaml.SequenceNode):
+            message = _too_many(len(node.value), path)
+            if message is not None:
+                problems.append(Problem(format_path(path), message, line, column, source))
+                continue
             for index, item in enumerate(node.value):
                 stack.append((item, (*path, index)))
     return Locator(marks), problems
@@ -408,6 +478,11 @@ def problems_from_validation_error(
                                         code=code))
             continue
         value = None if error["type"] == "missing" else _short(error.get("input"))
+        if isinstance(cause, DetailedValueError):
+            value = cause.detail
+        if error["type"] == "extra_forbidden" and path and \
+                not _FIELD_LIKE.fullmatch(str(path[-1])):
+            value = _short(path[-1])  # the key itself is what a terminal user needs to see
         problems.append(Problem(format_path(path), _message(error, path), *locator.find(path),
                                 source, value, code=problem_code(error)))
     return problems
@@ -435,6 +510,9 @@ def case_from_data(data: Any, locator: Locator | None = None, source: str | None
         message = f"a case must be a mapping of fields, but this file holds {kind}"
         raise CaseInvalid([Problem("", message, source=source, code="document.not_mapping")],
                           source)
+    oversized = _oversized_lists(data, locator, source)
+    if oversized:
+        raise CaseInvalid(_capped(oversized, source), source)
     try:
         case = Case.model_validate(data)
     except ValidationError as exc:

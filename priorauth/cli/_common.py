@@ -28,9 +28,14 @@ def root_param(name: str) -> Any:
     return ctx.find_root().params.get(name) if ctx is not None else None
 
 
+def stderr_is_terminal() -> bool:
+    """Whether a person is reading stderr (tests pretend one is, to check --redact alone)."""
+    return sys.stderr.isatty()
+
+
 def show_values() -> bool:
     """Echo offending values (possible PHI) only to an interactive terminal, never with --redact."""
-    return not root_param("redact") and sys.stderr.isatty()
+    return not root_param("redact") and stderr_is_terminal()
 
 
 def fail(message: str, code: ExitCode = ExitCode.INVALID) -> NoReturn:
@@ -56,6 +61,13 @@ def echo_invalid(exc: CaseInvalid, trailer: str = "") -> None:
 def echo_warnings(warnings: list[str] | tuple[str, ...]) -> None:
     for warning in warnings:
         click.secho(f"  warning: {warning}", err=True, fg="yellow")
+
+
+def echo_record_warnings(warnings: list[Problem] | tuple[Problem, ...]) -> None:
+    """Record warnings: field path and message; the values behind them only where
+    :func:`show_values` allows."""
+    reveal = show_values()
+    echo_warnings([warning.format(show_value=reveal) for warning in warnings])
 
 
 def glyph_warnings(case: Any) -> list[str]:

@@ -9,6 +9,7 @@ import click
 
 from priorauth.case.parse import load_case
 from priorauth.cli._common import (
+    echo_record_warnings,
     echo_warnings,
     fail,
     glyph_warnings,
@@ -87,7 +88,7 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
     pipeline = LetterPipeline(template=template, templates_dirs=search_dirs(templates_dirs),
                               policy=policy_id)
     prepared = pipeline.prepare(loaded)
-    echo_warnings([f"{w.path}: {w.message}" for w in prepared.warnings])
+    echo_record_warnings(prepared.warnings)
     echo_warnings(glyph_warnings(loaded))
     if prepared.check is None:
         click.secho(f"warning: {prepared.no_policy}; the letter has no criteria section",

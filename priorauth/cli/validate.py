@@ -19,7 +19,7 @@ import click
 from priorauth.case.inputs import Record, iter_ndjson_records, iter_records
 from priorauth.case.model import Case
 from priorauth.case.parse import MAX_CASE_BYTES, Locator, case_from_data, parse_located
-from priorauth.cli._common import echo_invalid, echo_warnings
+from priorauth.cli._common import echo_invalid, echo_record_warnings, echo_warnings
 from priorauth.cli.machine import emit, emit_lines, problem_item
 from priorauth.errors import CaseInvalid, ExitCode, PolicyError, Problem
 
@@ -116,8 +116,8 @@ def validate_records(inputs: tuple[Path, ...], output_format: str) -> bool:
                     "warnings": [problem_item(w, "warning") for w in warnings]}
             if output_format == "text":
                 click.secho(f"{record.source}: valid", err=True, fg="green")
-                echo_warnings([w.message if w.code == "warning.glyph" else
-                               f"{w.path}: {w.message}" for w in warnings])
+                echo_warnings([w.message for w in warnings if w.code == "warning.glyph"])
+                echo_record_warnings([w for w in warnings if w.code != "warning.glyph"])
         if output_format == "ndjson":
             emit_lines([item])
         else:

@@ -32,6 +32,7 @@ import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel
 
+from priorauth._yaml import strict_load
 from priorauth.case.model import Case, LetterKind
 from priorauth.errors import TemplateError
 from priorauth.letter.filters import FILTERS
@@ -485,7 +486,7 @@ def parse_config(text: str, source: Path) -> list[PayerRule]:
         return TemplateError(f"{source}: {message}")
 
     try:
-        data = yaml.safe_load(text)
+        data = strict_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

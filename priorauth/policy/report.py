@@ -32,8 +32,8 @@ def report_lines(report: CheckReport, *, details: bool = True) -> list[tuple[str
                       None))
     if report.policy.severity:
         lines += [(f"      {fact}", None) for fact in report.severity_facts]
-    for warning in report.warnings:
-        lines.append((f"warning: {warning.path}: {warning.message}", None))
+    for warning in report.warnings:  # the checklist is the record's own report: values shown
+        lines.append((f"warning: {warning.format(show_value=True)}", None))
     counts = {v: sum(r.verdict is v for r in report.results) for v in Verdict}
     lines.append((f"Result: {counts[Verdict.met]} of {len(report.results)} criteria met, "
                   f"{counts[Verdict.not_met]} not met, {counts[Verdict.unknown]} unknown", None))

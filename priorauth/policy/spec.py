@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from priorauth._yaml import strict_load
 from priorauth.case.model import Burden, Outcome, Role, Screening
 from priorauth.errors import PolicyError, ReferenceDataError
 from priorauth.reference import catalogue
@@ -138,11 +139,15 @@ class Policy:
 class _Parser:
     def __init__(self, policy_id: str) -> None:
         self.policy_id = policy_id
+        self.where = ""
+        """The part being read, so an unforeseen shape is still reported at its place."""
 
     def fail(self, where: str, message: str) -> PolicyError:
         return PolicyError(f"policy '{self.policy_id}': {where}: {message}")
 
     def outcomes(self, values: Any, where: str) -> frozenset[Outcome]:
+        if values is not None and not isinstance(values, list):
+            raise self.fail(where, "early_stop_counts must be a list of outcomes")
         try:
             return frozenset(Outcome(str(v)) for v in values or [])
         except ValueError:
@@ -150,6 +155,7 @@ class _Parser:
             raise self.fail(where, f"outcomes must be among: {allowed}") from None
 
     def trial_rule(self, spec: Any, where: str, base: TrialRule | None = None) -> TrialRule:
+        self.where = where
         if not isinstance(spec, Mapping):
             raise self.fail(where, "must be a mapping (min_weeks, min_cycles, early_stop_counts)")
         unknown = set(spec) - {"min_weeks", "min_cycles", "early_stop_counts",
@@ -200,6 +206,7 @@ class _Parser:
         return tuple(str(c) for c in ids)
 
     def criterion(self, raw: Any, where: str, need_label: bool = True) -> Criterion:
+        self.where = where
         if not isinstance(raw, Mapping):
             raise self.fail(where, "each criterion must be a mapping")
         kinds = [k for k in KINDS if k in raw]
@@ -216,7 +223,7 @@ class _Parser:
         label = raw.get("label")
         if need_label and not label:
             raise self.fail(where, "needs a 'label' (the checklist and letter print it)")
-        where = f"criterion '{criterion_id}'"
+        where = self.where = f"criterion '{criterion_id[:80]}'"
         body = raw[kind]
         spec: dict[str, Any] = {}
         children: tuple[Criterion, ...] = ()
@@ -246,7 +253,10 @@ class _Parser:
             spec["min_weeks"] = body.get("min_weeks")
             spec["min_cycles"] = body.get("min_cycles")
             spec["adequate"] = bool(body.get("adequate", False))
-            spec["distinct_drugs"] = int(body.get("distinct_drugs", 1))
+            distinct = body.get("distinct_drugs", 1)
+            if not isinstance(distinct, int) or isinstance(distinct, bool) or distinct < 1:
+                raise self.fail(where, "distinct_drugs must be a whole number >= 1")
+            spec["distinct_drugs"] = distinct
             spec["or_contraindicated"] = bool(body.get("or_contraindicated", False))
         elif kind == "screening_clear":
             fields = SCREENING_FIELDS if body == "all" else body
@@ -280,7 +290,7 @@ class _Parser:
         if unknown:
             raise self.fail(where, f"unknown key(s): {', '.join(sorted(unknown))}")
         role = body.get("role")
-        if role is not None and role not in {r.value for r in Role}:
+        if role is not None and (not isinstance(role, str) or role not in {r.value for r in Role}):
             raise self.fail(where, f"role must be one of: {', '.join(r.value for r in Role)}")
         count_by = body.get("count_by", "class")
         if count_by not in ("ehf", "class"):
@@ -307,17 +317,28 @@ class _Parser:
             if not data.get(key):
                 raise self.fail("file", f"missing '{key}'")
         default = TrialRule(8.0, None, frozenset({Outcome.intolerance, Outcome.contraindication}))
-        adequate_spec = dict(data.get("adequate_trial") or {})
+        self.where = "adequate_trial"
+        raw_adequate = data.get("adequate_trial") or {}
+        if not isinstance(raw_adequate, Mapping):
+            raise self.fail("adequate_trial", "must be a mapping (min_weeks, min_cycles, "
+                                              "early_stop_counts, by_class)")
+        adequate_spec = dict(raw_adequate)
         adequate_spec.pop("by_class", None)
         adequate = self.trial_rule(adequate_spec, "adequate_trial", default)
         class_rules: dict[str, TrialRule] = {}
-        for class_id, rule in ((data.get("adequate_trial") or {}).get("by_class") or {}).items():
+        by_class = raw_adequate.get("by_class") or {}
+        if not isinstance(by_class, Mapping):
+            raise self.fail("adequate_trial.by_class", "must map class ids to trial rules")
+        for class_id, rule in by_class.items():
             if catalogue.get_class(str(class_id)) is None:
                 raise self.fail(f"adequate_trial.by_class.{class_id}",
                                 "not a class in the therapy catalogue")
             class_rules[str(class_id)] = self.trial_rule(
                 rule, f"adequate_trial.by_class.{class_id}",
                 TrialRule(None, None, adequate.early_stop_counts))
+        for key in ("criteria", "severity", "evidence", "applies_to"):
+            if data.get(key) is not None and not isinstance(data[key], list):
+                raise self.fail(key, "must be a list ('- item' lines or [a, b])")
         criteria = tuple(self.criterion(raw, f"criteria[{i}]")
                          for i, raw in enumerate(data["criteria"]))
         ids = [c.id for c in criteria]
@@ -326,7 +347,7 @@ class _Parser:
             raise self.fail("criteria", f"duplicate id(s): {', '.join(duplicates)}")
         levels = []
         for i, level in enumerate(data.get("severity") or []):
-            where = f"severity[{i}]"
+            where = self.where = f"severity[{i}]"
             if not isinstance(level, Mapping) or not level.get("word") or not level.get(
                     "requires") or not level.get("statement"):
                 raise self.fail(where, "each severity level needs word, statement and requires")
@@ -335,6 +356,7 @@ class _Parser:
             levels.append(SeverityLevel(str(level["word"]), " ".join(
                 str(level["statement"]).split()), requires))
         payer_policy = self.payer_policy(data.get("payer_policy"))
+        self.where = "evidence"
         evidence_ids = tuple(str(e) for e in data.get("evidence") or [])
         for evidence_id in evidence_ids:
             if evidence_library.get(evidence_id) is None:
@@ -393,11 +415,22 @@ class _Parser:
 def parse_policy(text: str, source: str) -> Policy:
     """Parse one policy document (YAML text); raise :class:`PolicyError` when malformed."""
     try:
-        data = yaml.safe_load(text)
+        data = strict_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: not valid YAML: {exc}") from None
-    policy_id = str(data.get("id")) if isinstance(data, Mapping) else source
-    return _Parser(policy_id).policy(data, source)
+    policy_id = str(data.get("id"))[:80] if isinstance(data, Mapping) else source
+    parser = _Parser(policy_id)
+    try:
+        return parser.policy(data, source)
+    except PolicyError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
+            RecursionError) as exc:
+        # The checks above name the field for every mistake we know of; a shape they did not
+        # foresee (found by fuzzing) is still the file's fault, never a traceback.
+        where = parser.where or "file"
+        raise parser.fail(where, f"has a value of the wrong kind ({type(exc).__name__}); see "
+                                 "docs/policies.md for the shape of each key") from None
 
 
 @functools.cache
@@ -428,6 +461,9 @@ def get_policy(policy_id: str) -> Policy:
             return parse_policy(path.read_text(encoding="utf-8"), str(path))
         except OSError as exc:
             raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise PolicyError(f"policy file {path} is not UTF-8 text (byte {exc.start}); save "
+                              "it as UTF-8") from None
     raise PolicyError(f"no policy '{policy_id}'; bundled policies: {', '.join(policies)}")
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from priorauth.errors import InvalidValue, PolicyError, ReferenceDataError
+from priorauth.errors import DetailedValueError, PolicyError, ReferenceDataError
 from priorauth.reference import load_yaml
 
 EVIDENCE_FILE = "evidence.yaml"
@@ -115,7 +115,9 @@ def check_id(evidence_id: str) -> str:
         return evidence_id
     close = difflib.get_close_matches(evidence_id, list(library()), n=1)
     hint = f"did you mean '{close[0]}'?" if close else "see `priorauth evidence list`"
-    raise InvalidValue("evidence.unknown", f"is not in the evidence library; {hint}")
+    # The hint names a library id, never the id as typed (that goes in the detail).
+    raise DetailedValueError(f"is not in the evidence library; {hint}", f"'{evidence_id}'",
+                             code="evidence.unknown")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from importlib.resources import files
 
-from priorauth.errors import InvalidValue
+from priorauth.errors import DetailedValueError
 
 INDEX_NAME = "icd10cm.tsv.gz"
 MAX_CHILDREN_NAMED = 8
@@ -89,8 +89,8 @@ def official_description(code: str) -> str | None:
 
 
 def check_billable(code: str) -> str:
-    """Return ``code`` if it is a billable ICD-10-CM code; otherwise raise ``ValueError`` with a
-    message that says what to use instead."""
+    """Return ``code`` if it is a billable ICD-10-CM code; otherwise raise a
+    :class:`DetailedValueError` whose detail says what to use instead."""
     found = lookup(code)
     if found is None:
         parent = _nearest_known_parent(code)
@@ -98,18 +98,24 @@ def check_billable(code: str) -> str:
         if parent is not None:
             hint = f"; codes under {parent.code} ({parent.description}) include " + _names(
                 billable_children(parent.code) or [parent])
-        raise InvalidValue("icd10.unknown",
-                           f"is not in the {_release()} ICD-10-CM code table{hint}")
+        # The code and its category are the patient's diagnosis: only in the detail.
+        raise DetailedValueError(
+            f"is not in the {_release()} ICD-10-CM code table",
+            f"{code} is not in the {_release()} ICD-10-CM code table{hint}", code="icd10.unknown")
     if not found.billable:
         children = billable_children(code)
         if len(children) <= MAX_CHILDREN_NAMED:
-            raise InvalidValue("icd10.not_billable", "is a header code, not billable; use "
-                             f"one of its billable codes: {_names(children)}")
+            raise DetailedValueError(
+                "is a header code, not billable; use one of its billable codes",
+                f"{code} ({found.description}) is a header code, not billable; use one of its "
+                f"billable codes: {_names(children)}", code="icd10.not_billable")
         below = descendants(code)
         shortest = min(len(c.code) for c in below)
         next_level = [c for c in below if len(c.code) == shortest]
-        raise InvalidValue("icd10.not_billable", "is a header code, not billable; choose a "
-                         f"billable code under one of: {_names(next_level)}")
+        raise DetailedValueError(
+            "is a header code, not billable; choose a billable code under it",
+            f"{code} ({found.description}) is a header code, not billable; choose a billable "
+            f"code under one of: {_names(next_level)}", code="icd10.not_billable")
     return code
 
 

@@ -100,3 +100,62 @@ def test_a_refused_url_fails_one_record_in_batch(tmp_path: Path) -> None:
     records = json.loads(report.read_text())["records"]
     assert [r["status"] for r in records] == ["error", "error"]
     assert all("refused" in r["error"] or "loaded" in r["error"] for r in records)
+
+
+# --- templates lint: the same rules as render (12.1) ----------------------------------------
+
+
+def _lint(folder: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["templates", "lint", str(folder)])
+    return result.exit_code, result.output
+
+
+def test_lint_refuses_an_assets_folder_linked_outside(tmp_path: Path) -> None:
+    outside = tmp_path / "etc"
+    outside.mkdir()
+    (outside / "passwd").write_text("root:x:0:0:SECRET", "utf-8")
+    (outside / "evil.css").write_text("@import 'http://x/y.css';", "utf-8")
+    folder = _folder(tmp_path, "", assets_link=outside)
+    code, output = _lint(folder)
+    assert code == 1, output
+    assert "assets: leads outside its template folder" in output
+    assert "Traceback" not in output and "SECRET" not in output
+    assert "evil.css" not in output  # nothing behind the link is read
+
+
+def test_lint_refuses_an_asset_file_linked_outside(tmp_path: Path) -> None:
+    outside = tmp_path / "passwd"
+    outside.write_text("root:x:0:0:SECRET", "utf-8")
+    folder = _folder(tmp_path, '<img src="assets/logo.png">')
+    (folder / "assets" / "logo.png").symlink_to(outside)
+    (folder / "assets" / "sub").symlink_to(tmp_path, target_is_directory=True)
+    code, output = _lint(folder)
+    assert code == 1, output
+    assert "logo.png: is a link to a file outside its template folder" in output
+    assert "sub: is a link to a file outside its template folder" in output
+
+
+def test_lint_accepts_links_that_stay_inside(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, '<img src="assets/alias.txt">')
+    (folder / "assets" / "alias.txt").symlink_to(folder / "assets" / "note.txt")
+    _code, output = _lint(folder)
+    assert "outside" not in output, output
+
+
+@pytest.mark.parametrize("tag", [
+    '<link rel="attachment" href="assets/note.txt">',
+    "<a rel=attachment href='assets/note.txt'>x</a>",
+    '<a href="data:text/plain,{{ patient.member_id }}" rel="nofollow attachment">x</a>',
+    '<link REL="Attachment" title="x" href="assets/note.txt">',
+])
+def test_lint_refuses_attachment_links(tmp_path: Path, tag: str) -> None:
+    code, output = _lint(_folder(tmp_path, tag))
+    assert code == 1, output
+    assert "letter.html.j2:1: the template asks to attach a file" in output, output
+
+
+def test_lint_finds_attachment_links_built_at_render_time(tmp_path: Path) -> None:
+    code, output = _lint(_folder(tmp_path, "<link rel=\"{{ 'attach' ~ 'ment' }}\" "
+                                           'href="assets/note.txt">'))
+    assert code == 1, output
+    assert "attach a file" in output and "Traceback" not in output

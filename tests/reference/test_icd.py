@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from priorauth.case.parse import case_from_data
-from priorauth.errors import CaseInvalid
+from priorauth.errors import CaseInvalid, DetailedValueError
 from priorauth.reference import icd
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
@@ -70,22 +70,28 @@ def test_billable_codes_and_official_descriptions(code: str, description: str) -
 def test_header_code_names_billable_children() -> None:
     with pytest.raises(ValueError, match="not billable") as info:
         icd.check_billable("G43.7")
-    message = str(info.value)
+    assert isinstance(info.value, DetailedValueError)
+    message = info.value.detail
     for child in ("G43.701", "G43.709", "G43.711", "G43.719"):
         assert child in message
     assert "G43.70 " not in message  # a header is not offered as a billable code
 
 
 def test_large_header_lists_next_level() -> None:
-    with pytest.raises(ValueError, match="choose a billable code under one of") as info:
+    with pytest.raises(DetailedValueError, match="choose a billable code under it") as info:
         icd.check_billable("S52")
-    assert "S52.0 (" in str(info.value)
+    assert "choose a billable code under one of" in info.value.detail
+    assert "S52.0 (" in info.value.detail
 
 
 def test_unknown_code() -> None:
     assert icd.lookup("G43.799") is None
-    with pytest.raises(ValueError, match=r"is not in the .*ICD-10-CM code table"):
+    with pytest.raises(ValueError, match=r"^is not in the .*ICD-10-CM code table") as info:
         icd.check_billable("G43.799")
+    # The code is the patient's diagnosis: only in the detail (shown on a terminal).
+    assert "G43.799" not in str(info.value)
+    assert isinstance(info.value, DetailedValueError)
+    assert info.value.detail.startswith("G43.799 is not in the")
 
 
 def test_description_disagreement() -> None:
@@ -105,7 +111,8 @@ def test_case_with_header_code_is_invalid_on_the_code_field() -> None:
     [problem] = info.value.problems
     assert problem.path == "diagnoses[0].code"
     assert "header code, not billable" in problem.message
-    assert "G43.719" in problem.message
+    assert "G43.7" not in problem.message  # the diagnosis stays out of the message
+    assert "G43.719" in problem.format(show_value=True)
 
 
 def test_case_with_unknown_code_is_invalid() -> None:

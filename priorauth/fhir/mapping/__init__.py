@@ -5,13 +5,11 @@ from __future__ import annotations
 from priorauth.fhir.draft import (
     ImportResult,
 )
+from priorauth.fhir.mapping.base import safe_reference
 from priorauth.fhir.mapping.claim import ClaimMapping
 from priorauth.fhir.mapping.diagnoses import DiagnosisMapping
 from priorauth.fhir.mapping.people import PeopleMapping
 from priorauth.fhir.mapping.therapies import TherapyMapping
-from priorauth.fhir.r4 import (
-    key_of,
-)
 from priorauth.fhir.read import (
     patients,
 )
@@ -20,7 +18,6 @@ from priorauth.fhir.report import (
     Invalid,
 )
 from priorauth.fhir.terminology import (
-    _PATIENT_FIELD,
     MAX_EXAMPLES,
 )
 from priorauth.fhir.values import (
@@ -60,19 +57,15 @@ class Mapper(ClaimMapping, PeopleMapping, DiagnosisMapping, TherapyMapping):
         return result
 
     def _partition(self) -> None:
-        for resource in self.store.resources.values():
-            field_name = _PATIENT_FIELD.get(resource.resourceType)
-            if field_name is None:
-                continue
-            ref = getattr(resource, field_name)
-            owner = self.store.resolve(ref, resource) if ref is not None else None
-            if owner is not None and key_of(owner) == self.pkey:
-                self.mine.setdefault(resource.resourceType, []).append(resource)
-            elif owner is None:
-                shown = ref.reference if ref is not None and ref.reference else "(none)"
-                self.report.ignore(resource.resourceType,
-                                   f"its {field_name} ({shown}) is not a Patient in the input",
-                                   resource.id)
+        owners = self.store.owners()
+        for resource in owners.owned.get(self.pkey, []):
+            self.mine.setdefault(resource.resourceType, []).append(resource)
+        for resource, field_name, ref in owners.unowned:
+            shown = (safe_reference(ref.reference) if ref is not None and ref.reference
+                     else "(none)")
+            self.report.ignore(resource.resourceType,
+                               f"its {field_name} ({shown}) is not a Patient in the input",
+                               resource.id)
         for kind, reason, rid, _ in self.store.ignored:
             self.report.ignore(kind, reason, rid)
         # Resources dropped while reading belong to no patient in particular: with one patient

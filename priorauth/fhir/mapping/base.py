@@ -151,4 +151,25 @@ def safe_reference(reference: str) -> str:
     (``Patient?family=...&birthdate=...``) carries search values, which may be PHI, so only its
     resource type is kept."""
     kind, query, _ = reference.partition("?")
-    return f"{kind}?(conditional reference)" if query or "?" in reference else reference
+    if query or "?" in reference:
+        return f"{kind[:40]}?(conditional reference)" if _RESOURCE_TYPE.fullmatch(kind) else \
+            "(a conditional reference)"
+    if _LITERAL_REFERENCE.fullmatch(reference):
+        return reference
+    # Anything else (free text where a reference belongs) might be a name: never repeat it.
+    return "(a reference that is not Type/id, #id or urn:uuid)"
+
+
+def shown_code(code: str | None) -> str:
+    """A status or other FHIR code as the report may show it: codes are short lower-case words;
+    anything else in their place (free text) is not repeated."""
+    if code is None:
+        return "(none)"
+    return code if re.fullmatch(r"[a-z][a-z-]{0,31}", code) else "(not a FHIR code)"
+
+
+_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,40}")
+_LITERAL_REFERENCE = re.compile(
+    r"(?:(?:https?://[A-Za-z0-9.\-:]{1,200}(?:/[A-Za-z0-9._\-]{1,64}){0,8}/)?[A-Z][A-Za-z]{1,40}/"
+    r"[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?)|#[A-Za-z0-9\-.]{1,64}"
+    r"|urn:uuid:[0-9a-fA-F\-]{36}|urn:oid:[0-9.]{1,100}")

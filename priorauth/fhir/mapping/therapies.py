@@ -7,7 +7,7 @@ from typing import Any
 from priorauth.fhir.draft import (
     Todo,
 )
-from priorauth.fhir.mapping.base import _MED_TYPES, MapperBase
+from priorauth.fhir.mapping.base import _MED_TYPES, MapperBase, shown_code
 from priorauth.fhir.r4 import (
     CodeableConcept,
     Dosage,
@@ -98,7 +98,7 @@ class TherapyMapping(MapperBase):
             if not isinstance(proc, ProcedureR):
                 continue
             if proc.status not in ("completed", "in-progress", None):
-                self.report.ignore("Procedure", f"status {proc.status}", proc.id)
+                self.report.ignore("Procedure", f"status {shown_code(proc.status)}", proc.id)
                 continue
             name = None
             if proc.code is not None:
@@ -143,9 +143,10 @@ class TherapyMapping(MapperBase):
                 item["details"] = self.fill(f"{path}.details", details, source,
                                             f"{element} text")
             return
-        said = f"statusReason says {read!r} (not an outcome)" if read else "no statusReason"
+        # The statusReason text is free text (PHI): the report says only that it was unclear.
+        said = "its statusReason names no outcome priorauth reads" if read else "no statusReason"
         item["outcome"] = self.todo(f"{path}.outcome", f"{key_of(source)} status "
-                                    f"{status or '(none)'}, {said}; choose one of "
+                                    f"{shown_code(status)}, {said}; choose one of "
                                     f"{OUTCOME_CHOICES}")
 
     def _medication_therapy(self, use: MedicationUse, concept: CodeableConcept | None,
