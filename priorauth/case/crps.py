@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from priorauth.case.base import Model
 from priorauth.case.fields import CleanName, IsoDate
@@ -30,7 +30,14 @@ def _unknown_is_none(value: Any) -> Any:
     raise ValueError("must be true, false or unknown")
 
 
-Finding = Annotated[bool | None, BeforeValidator(_unknown_is_none)]
+Finding = Annotated[
+    bool | None,
+    BeforeValidator(_unknown_is_none),
+    WithJsonSchema({"anyOf": [
+        {"enum": [True, False, None]},
+        {"type": "string", "pattern": r"^\s*[Uu][Nn][Kk][Nn][Oo][Ww][Nn]\s*$"},
+    ]}),
+]
 """true = present, false = looked for and absent, unknown / left out = not documented."""
 
 

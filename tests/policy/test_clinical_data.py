@@ -20,7 +20,8 @@ def test_acute_only_gepant_recorded_as_preventive_is_a_warning_and_does_not_coun
     assert "ubrogepant for acute use only" in facts(report, "preventive-classes")
     warnings = record_warnings(case)
     assert [w.path for w in warnings] == ["prior_therapies[2].role"]
-    assert "does not count toward a preventive class" in warnings[0].message
+    assert "does not count toward a class in that role" in warnings[0].message
+    assert "does not count toward a preventive class" in str(warnings[0].value)
 
 
 def test_zavegepant_has_no_ehf_class_and_atogepant_counts() -> None:
