@@ -49,12 +49,19 @@ def templates_vars(markdown: bool) -> None:
 
 @templates.command("lint")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--case", "case_paths", multiple=True,
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Render every template with this case (repeatable). Default: the bundled "
+                   "samples, full and with every optional field missing, and samples/*.yaml "
+                   "of the current folder that validate.")
 @templates_dir_option
-def templates_lint(folder: Path, templates_dirs: tuple[Path, ...]) -> None:
-    """Check a template folder: syntax, variables, filters, blocks, assets (exit 1 on any)."""
+def templates_lint(folder: Path, case_paths: tuple[Path, ...],
+                   templates_dirs: tuple[Path, ...]) -> None:
+    """Check a template folder: syntax, variables, filters, blocks, assets, and a render with
+    each case (exit 1 on any problem; a bad --case is exit 2)."""
     from priorauth.authoring import lint
 
-    problems = lint(folder, search_dirs(templates_dirs))
+    problems = lint(folder, search_dirs(templates_dirs), case_paths)
     for problem in problems:
         click.secho(problem.format(), err=True, fg="red")
     if problems:

@@ -166,8 +166,9 @@ class Renderer:
             raise TemplateError(f"{self._where(name, exc)}: tried something templates may not "
                                 f"do: {exc}") from None
         except jinja2.UndefinedError as exc:
-            raise TemplateError(f"{self._where(name, exc)}: uses an undefined value: "
-                                f"{exc.message}") from None
+            what = "" if " has no attribute " in (exc.message or "") else \
+                "uses an undefined value: "
+            raise TemplateError(f"{self._where(name, exc)}: {what}{exc.message}") from None
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"{self._where(name, exc)}: {exc.message}") from None
         except jinja2.TemplateError as exc:

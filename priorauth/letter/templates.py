@@ -16,9 +16,11 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -285,6 +287,43 @@ def _bounded_filter(name: str) -> Callable[..., Any]:
     return run
 
 
+def attribute_names(obj: Any) -> list[str] | None:
+    """The attributes a template may read on a case object (fields and properties), or ``None``
+    for anything else."""
+    cls = type(obj)
+    if isinstance(obj, BaseModel):
+        names = list(cls.model_fields)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = [f.name for f in dataclasses.fields(obj)]
+    else:
+        return None
+    names += [name for name in dir(cls) if not name.startswith("_") and _is_property(cls, name)]
+    return names
+
+
+_LOCAL = re.compile(r"l_\d+_(\w+)")
+
+
+def _name_of(obj: Any) -> str:
+    """The template's own name for ``obj`` (``criterion`` in ``{% for criterion in … %}``),
+    found among the locals of the compiled template frame that asked; else its type's name.
+    Runs only when an attribute is missing."""
+    frame = sys._getframe(2)  # noqa: SLF001 - _name_of <- getattr <- the template's code
+    try:
+        for _ in range(3):
+            if frame is None:
+                break
+            if frame.f_code.co_filename.endswith(".j2") or "<template>" in frame.f_code.co_filename:
+                for key, value in frame.f_locals.items():
+                    match = _LOCAL.fullmatch(key)
+                    if match and value is obj:
+                        return match.group(1)
+            frame = frame.f_back
+    finally:
+        del frame
+    return type(obj).__name__
+
+
 class LetterSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, narrowed for letters.
 
@@ -306,6 +345,18 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             return attr in {f.name for f in dataclasses.fields(obj)} or _is_property(cls, attr)
         return True
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        value = super().getattr(obj, attribute)
+        if isinstance(value, jinja2.Undefined) and not isinstance(obj, jinja2.Undefined):
+            known = attribute_names(obj)
+            if known is not None:
+                close = difflib.get_close_matches(attribute, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                return self.undefined(
+                    hint=f"{_name_of(obj)} has no attribute {attribute!r}{hint}",
+                    obj=obj, name=attribute)
+        return value
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                    right: Any) -> Any:
@@ -373,10 +424,25 @@ def _breakable(value: Any) -> Any:
         m.group(0)[i:i + _BREAK_EVERY] for i in range(0, len(m.group(0)), _BREAK_EVERY)), value)
 
 
+class MissingValueError(jinja2.exceptions.TemplateRuntimeError):
+    """A ``{{ … }}`` printed ``None``: the record lacks that value, and a letter must never say
+    "plan None." — the template should leave the phrase out (``{% if … %}``)."""
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` passes here: ``None`` is refused (the error carries the template's
+    file:line), long unbreakable runs get break opportunities (:func:`_breakable`)."""
+    if value is None:
+        raise MissingValueError(
+            "prints a value the case does not have (None); wrap it in {% if … %} so the "
+            "letter leaves the phrase out")
+    return _breakable(value)
+
+
 def make_environment(folders: Sequence[Path]) -> LetterSandbox:
     env = LetterSandbox(
         loader=TemplateLoader(folders),
-        finalize=_breakable,
+        finalize=_finalize,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
