@@ -188,6 +188,10 @@ class Patient(Model):
 
 class Payer(Model):
     name: CleanName
+    id: CleanName | None = Field(
+        default=None, description="The payer's ID as it publishes it (e.g. the electronic "
+        "payer ID on the member card); template payer rules may match it (the bundled letters "
+        "do not print it).")
     plan: CleanName | None = None
     policy_id: CleanName | None = Field(
         default=None, description="The payer's medical policy number, if known."

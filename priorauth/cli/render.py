@@ -103,6 +103,12 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         write_output(pas_path, (json.dumps(bundle, indent=2, ensure_ascii=False) + "\n").encode())
         click.secho(f"wrote {pas_path}", err=True, fg="green")
     pages = f", {result.pages} page{'s' if result.pages != 1 else ''}" if result.pages else ""
-    click.secho(f"template: {result.template}", err=True)
+    click.secho(f"template: {result.template} ({result.template_reason})", err=True)
+    if fax_cover:
+        from priorauth.letter.templates import FAX_COVER
+
+        renderer = pipeline.renderer
+        click.secho(f"fax cover: {renderer.template_name_for(loaded, FAX_COVER)} "
+                    f"({renderer.template_reason(loaded, FAX_COVER)})", err=True)
     if str(output) != "-":
         click.secho(f"wrote {output}{pages}", err=True, fg="green")

@@ -91,6 +91,9 @@ class LetterResult:
     unmet: tuple[CriterionResult, ...]
     no_policy: str | None
     warnings: tuple[Problem, ...]
+    template_reason: str = ""
+    """Why that template: ``--template``, a payer rule (file and index) or ``letter.kind``;
+    never a record value, so it may be printed under ``--redact``."""
 
     @property
     def all_met(self) -> bool:
@@ -155,7 +158,8 @@ class LetterPipeline:
         except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: never let it out
             raise RenderError(f"the letter refers to something it may not load: {exc}") from None
         return LetterResult(data, fmt, pages, template, prepared.policy_id, prepared.unmet,
-                            prepared.no_policy, prepared.warnings)
+                            prepared.no_policy, prepared.warnings,
+                            self.renderer.template_reason(case))
 
     def render(self, case: Case, *, fmt: Format = "pdf", pdf_a: bool = True,
                tagged: bool = False, fax_cover: bool = False) -> LetterResult:

@@ -144,6 +144,19 @@ class Renderer:
             role = KIND_TEMPLATES[case.letter.kind]
         return self.config.template_for(case, role)
 
+    def template_reason(self, case: Case, role: str | None = None) -> str:
+        """Why :meth:`template_name_for` picked its template, in words that hold no record value:
+        ``--template``, the payer rule (its file and index) or ``letter.kind``."""
+        if role is None:
+            if self.template_name:
+                return "chosen with --template"
+            role = KIND_TEMPLATES[case.letter.kind]
+        rule = self.config.rule_for(case, role)
+        if rule is not None:
+            return f"payer rule {rule.label}"
+        return "letter.kind, no payer rule matched" if role in KIND_TEMPLATES.values() \
+            else "no payer rule matched"
+
     def get_template(self, name: str) -> jinja2.Template:
         if name not in self._templates:
             self._templates[name] = load_template(self.env, name)

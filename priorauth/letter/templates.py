@@ -9,8 +9,8 @@
   attributes of case objects limited to their documented fields and properties, template names
   limited to plain ``*.j2`` file names inside the template folders.
 - **Selection.** ``letter.kind`` picks the default template (:data:`KIND_TEMPLATES`); a
-  ``priorauth-templates.yaml`` in a template folder may send a payer (by ``payer.name`` or
-  ``payer.policy_id``) to its own templates. See docs/templates.md.
+  ``priorauth-templates.yaml`` in a template folder may send a payer (by any of its names or
+  aliases, its ``payer.id``, and/or ``payer.policy_id``) to its own templates. See docs/templates.md.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import re
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import as_file, files
@@ -308,7 +309,7 @@ def _name_of(obj: Any) -> str:
     """The template's own name for ``obj`` (``criterion`` in ``{% for criterion in … %}``),
     found among the locals of the compiled template frame that asked; else its type's name.
     Runs only when an attribute is missing."""
-    frame = sys._getframe(2)  # noqa: SLF001 - _name_of <- getattr <- the template's code
+    frame: types.FrameType | None = sys._getframe(2)  # _name_of <- getattr <- the template
     try:
         for _ in range(3):
             if frame is None:
@@ -348,7 +349,8 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         value = super().getattr(obj, attribute)
-        if isinstance(value, jinja2.Undefined) and not isinstance(obj, jinja2.Undefined):
+        if (isinstance(value, jinja2.Undefined) and not isinstance(obj, jinja2.Undefined)
+                and not hasattr(obj, attribute)):  # refused internals keep the sandbox's word
             known = attribute_names(obj)
             if known is not None:
                 close = difflib.get_close_matches(attribute, sorted(known), n=1)
@@ -494,16 +496,31 @@ def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
 
 @dataclass(frozen=True)
 class PayerRule:
-    """One entry of ``payers:`` in ``priorauth-templates.yaml``."""
+    """One entry of ``payers:`` in ``priorauth-templates.yaml``.
+
+    The payer is identified by any of ``names`` (``payer.name``; aliases welcome) *or* any of
+    ``payer_ids`` (``payer.id``); ``policy_id``, when given, must match as well. Compared
+    ignoring case and runs of spaces."""
 
     source: Path
     templates: dict[str, str]
-    name: str | None = None
+    names: tuple[str, ...] = ()
+    payer_ids: tuple[str, ...] = ()
     policy_id: str | None = None
+    index: int = 0
+
+    @property
+    def label(self) -> str:
+        """Where the rule is written (``priorauth-templates.yaml payers[1]``): never record data."""
+        return f"{self.source} payers[{self.index}]"
 
     def matches(self, case: Case) -> bool:
-        if self.name is not None and _fold(self.name) != _fold(case.payer.name):
-            return False
+        if self.names or self.payer_ids:
+            by_name = _fold(case.payer.name) in {_fold(name) for name in self.names}
+            by_id = case.payer.id is not None and \
+                _fold(case.payer.id) in {_fold(pid) for pid in self.payer_ids}
+            if not (by_name or by_id):
+                return False
         if self.policy_id is not None:
             return _fold(self.policy_id) == _fold(case.payer.policy_id or "")
         return True
@@ -519,14 +536,19 @@ class TemplateConfig:
 
     rules: list[PayerRule] = field(default_factory=list)
 
-    def template_for(self, case: Case, role: str) -> str:
-        """The template name for ``role`` (``letter``, ``appeal``, …) and this case's payer.
+    def rule_for(self, case: Case, role: str) -> PayerRule | None:
+        """The rule that picks the template for ``role`` and this case's payer, if any.
 
         A rule naming a policy wins over one naming only the payer; otherwise the first wins.
         """
         matching = [rule for rule in self.rules if role in rule.templates and rule.matches(case)]
         matching.sort(key=lambda rule: rule.policy_id is None)
-        return matching[0].templates[role] if matching else role
+        return matching[0] if matching else None
+
+    def template_for(self, case: Case, role: str) -> str:
+        """The template name for ``role`` (``letter``, ``appeal``, …) and this case's payer."""
+        rule = self.rule_for(case, role)
+        return rule.templates[role] if rule is not None else role
 
 
 def load_config(folders: Sequence[Path]) -> TemplateConfig:
@@ -567,11 +589,17 @@ def parse_config(text: str, source: Path) -> list[PayerRule]:
     rules = []
     for index, entry in enumerate(entries):
         where = f"payers[{index}]"
-        if not isinstance(entry, dict) or set(entry) - {"name", "policy_id", "templates"}:
-            raise fail(f"{where}: a rule has 'name' and/or 'policy_id', and 'templates'")
-        name, policy_id = entry.get("name"), entry.get("policy_id")
-        if name is None and policy_id is None:
-            raise fail(f"{where}: give the payer's 'name' or a 'policy_id' to match")
+        if not isinstance(entry, dict) or set(entry) - RULE_KEYS:
+            raise fail(f"{where}: a rule has 'names' (or 'name'), 'payer_id' and/or "
+                       "'policy_id', and 'templates'")
+        names = _strings(entry, "name", where, fail) + _strings(entry, "names", where, fail)
+        payer_ids = _strings(entry, "payer_id", where, fail)
+        policy_id = entry.get("policy_id")
+        if not names and not payer_ids and policy_id is None:
+            raise fail(f"{where}: give the payer's 'names', a 'payer_id' or a 'policy_id' to "
+                       "match")
+        if policy_id is not None and not isinstance(policy_id, str | int):
+            raise fail(f"{where}.policy_id: must be text")
         templates = entry.get("templates")
         if not isinstance(templates, dict) or not templates:
             raise fail(f"{where}.templates: map a role ({', '.join(ROLES)}) to a template name")
@@ -581,6 +609,22 @@ def parse_config(text: str, source: Path) -> list[PayerRule]:
             if not isinstance(template, str) or not TEMPLATE_NAME.fullmatch(template):
                 raise fail(f"{where}.templates.{role}: {template!r} is not a template name "
                            "(letters, digits, '-' and '_', without .html.j2)")
-        rules.append(PayerRule(source, dict(templates), None if name is None else str(name),
-                               None if policy_id is None else str(policy_id)))
+        rules.append(PayerRule(source, dict(templates), tuple(names), tuple(payer_ids),
+                               None if policy_id is None else str(policy_id), index))
     return rules
+
+
+RULE_KEYS = frozenset({"name", "names", "payer_id", "policy_id", "templates"})
+
+
+def _strings(entry: dict[Any, Any], key: str, where: str,
+             fail: Callable[[str], TemplateError]) -> list[str]:
+    """``key`` of a rule as a list of non-empty texts (one text or a list of them)."""
+    value = entry.get(key)
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    if not values or any(isinstance(v, bool) or not isinstance(v, str | int)
+                         or not str(v).strip() for v in values):
+        raise fail(f"{where}.{key}: give one text or a list of texts")
+    return [str(v) for v in values]
