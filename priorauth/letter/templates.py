@@ -10,7 +10,8 @@
   limited to plain ``*.j2`` file names inside the template folders.
 - **Selection.** ``letter.kind`` picks the default template (:data:`KIND_TEMPLATES`); a
   ``priorauth-templates.yaml`` in a template folder may send a payer (by any of its names or
-  aliases, its ``payer.id``, and/or ``payer.policy_id``) to its own templates. See docs/templates.md.
+  aliases, its ``payer.id``, and/or ``payer.policy_id``) to its own templates. See
+  docs/templates.md.
 """
 
 from __future__ import annotations
