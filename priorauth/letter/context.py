@@ -12,10 +12,10 @@ from typing import Any
 
 from priorauth.case.model import Case, PriorTherapy, Role
 from priorauth.letter.filters import weeks_between
-from priorauth.policy.checks import CheckReport, check_case, choose_policy
+from priorauth.policy.checks import CheckReport, CriterionResult, check_case, choose_policy
 from priorauth.policy.spec import Policy
 from priorauth.reference import catalogue, icd, load_yaml
-from priorauth.reference.evidence import cite
+from priorauth.reference.evidence import CitedEvidence, cite
 
 ROLE_ORDER = [Role.preventive, Role.maintenance, Role.acute, Role.procedure, Role.rehabilitation]
 UNKNOWN_CLASS = "Class not recorded"
@@ -65,8 +65,11 @@ class LetterContext:
     ARBs are one EHF class): the count the EHF criteria use."""
     request_codes: list[CodeLine]
     diagnosis_descriptions: dict[str, str]
-    criteria: list[Any] = field(default_factory=list)
-    evidence: list[Any] = field(default_factory=list)
+    criteria: list[CriterionResult] = field(default_factory=list)
+    """The policy's criteria this record meets, in policy order (unmet ones are left out of
+    the letter; empty when no policy applies)."""
+    evidence: list[CitedEvidence] = field(default_factory=list)
+    """Published evidence the letter cites: the case's own ``evidence`` ids, else the policy's."""
     severity: str | None = None
     severity_statement: str | None = None
     check: CheckReport | None = None
