@@ -299,7 +299,8 @@ def attribute_names(obj: Any) -> list[str] | None:
         names = [f.name for f in dataclasses.fields(obj)]
     else:
         return None
-    names += [name for name in dir(cls) if not name.startswith("_") and _is_property(cls, name)]
+    names += [name for name in dir(cls) if not name.startswith(("_", "model_"))
+              and _is_property(cls, name)]  # pydantic's own model_extra etc. are not case data
     return names
 
 
