@@ -39,7 +39,7 @@ def jsonable(value: Any, depth: int = 0) -> Any:
         for name in names:
             try:
                 out[name] = jsonable(getattr(value, name), depth + 1)
-            except Exception as exc:  # noqa: BLE001 - a property a template could not read either
+            except Exception as exc:
                 out[name] = f"<error: {type(exc).__name__}>"
         return out
     if isinstance(value, Mapping):
