@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from priorauth.case.assets import AssetImage
 from priorauth.case.fields import (
     CPT,
     HCPCS,
@@ -212,6 +213,9 @@ class Provider(Model):
     phone: Phone
     fax: Phone | None = None
     email: CleanName | None = None
+    signature_image: AssetImage | None = Field(
+        default=None, description="Image of the signature, a file in the template folder's "
+        "assets/ (e.g. 'dr-lee.png'); printed above the typed signature block.")
 
 
 class Facility(Model):

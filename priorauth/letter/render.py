@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 
 from priorauth.case.model import Case
-from priorauth.errors import RenderError, TemplateError
+from priorauth.errors import CaseInvalid, Problem, RenderError, TemplateError
 from priorauth.letter.context import build_context, template_variables
 from priorauth.letter.fetcher import RefusedURL, fetcher_class
 from priorauth.letter.pdf import PdfOptions, merge, write_pdf
@@ -168,6 +168,7 @@ class Renderer:
              extra: dict[str, Any] | None = None) -> str:
         """The letter as HTML (asset URLs are relative to the first template folder)."""
         name = template or self.template_name_for(case)
+        self.check_case_assets(case)
         compiled = self.get_template(name)
         context = context or build_context(case)
         variables = {**template_variables(case, context), **(extra or {})}
@@ -190,6 +191,22 @@ class Renderer:
                 RecursionError, MemoryError) as exc:  # {{ 1/0 }}, {{ x[99] }} ...: the template's
             raise TemplateError(f"{self._where(name, exc)}: {type(exc).__name__}: "  # mistake
                                 f"{str(exc)[:200]}") from None
+
+    def check_case_assets(self, case: Case) -> None:
+        """Files the case names in ``assets/`` (``provider.signature_image``) must be there: a
+        letter without the signature it was meant to carry is an error, not a blank."""
+        name = case.provider.signature_image
+        if name is None:
+            return
+        for root in self.asset_roots:
+            path = root / name
+            if path.is_file() and path.resolve().is_relative_to(root.resolve()):
+                return
+        raise CaseInvalid([Problem(
+            "provider.signature_image",
+            "names an image that is not in the assets/ folder of any template folder ("
+            + ", ".join(str(root) for root in self.asset_roots)
+            + "); put the file there (or pass --templates-dir) or fix the name", value=name)])
 
     @staticmethod
     def _where(name: str, exc: BaseException) -> str:
