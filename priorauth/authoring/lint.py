@@ -43,6 +43,8 @@ _URL_ATTR = re.compile(r"""\b(?:href|src)\s*=\s*["']?([^"'\s>]+)""", re.I)
 _CSS_URL = re.compile(r"""url\(\s*["']?([^"')\s]+)["']?\s*\)|@import\s+["']([^"']+)["']""")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _ITERATING_FILTERS = {"map", "select", "reject"}
+_NONE_WORD = re.compile(r"\bNone\b")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _assigned_names(tree: nodes.Template) -> set[str]:
@@ -275,6 +277,8 @@ class _Linter:
     def check_template_assets(self, path: Path, tree: nodes.Template) -> None:
         for data in tree.find_all(nodes.TemplateData):
             for match in _URL_ATTR.finditer(data.data):
+                if match.end() == len(data.data):  # the URL goes on in a {{ … }}: unknowable
+                    continue
                 line = data.lineno + data.data.count("\n", 0, match.start())
                 self.check_url(path, line, match.group(1), base="")
 
@@ -323,7 +327,15 @@ class _Linter:
             if id(case) not in self.contexts:
                 self.contexts[id(case)] = build_context(case)
             try:
-                renderer.html(case, self.contexts[id(case)], template=name, extra=extra)
+                html = renderer.html(case, self.contexts[id(case)], template=name, extra=extra)
+                if _NONE_WORD.search(_TAG.sub(" ", html)) and \
+                        not _NONE_WORD.search(case.model_dump_json()):
+                    message = ("prints the word 'None' that the case does not hold: a missing "
+                               "value joined with '~' or passed through a filter such as "
+                               "'string'; guard it with {% if … %}")
+                    if (str(path), 0, message) not in seen:
+                        seen.add((str(path), 0, message))
+                        self.add(path, 0, f"when rendering {label}: {message}")
             except PriorAuthError as exc:
                 message = str(exc)
                 match = re.match(r"([^:\s]+\.j2):(\d+): (.*)", message, re.S)

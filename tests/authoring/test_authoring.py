@@ -147,6 +147,15 @@ def test_lint_default_cases_catch_a_missing_plan(tmp_path: Path) -> None:
     assert "(None)" in problems[0].message and problems[0].file.endswith("letter.html.j2")
 
 
+def test_lint_catches_none_that_slips_past_printing(tmp_path: Path) -> None:
+    folder = _override(tmp_path / "t", "{% block closing %}<p>{{ 'plan ' ~ payer.plan }}</p>"
+                                       "<p>{{ payer.fax | string }}</p>{% endblock %}")
+    problems = lint(folder)
+    assert len(problems) == 1 and problems[0].line == 0
+    assert "prints the word 'None' that the case does not hold" in problems[0].message
+    assert lint(folder, cases=[CRPS]) == []
+
+
 def test_lint_with_given_cases(tmp_path: Path) -> None:
     folder = _override(tmp_path / "t", "{% block closing %}<p>plan {{ payer.plan }}.</p>"
                                        "{% endblock %}")
