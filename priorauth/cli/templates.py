@@ -1,4 +1,5 @@
-"""``priorauth templates``: tools for template authors (list, vars, lint, preview)."""
+"""``priorauth templates``: tools for template authors (list, vars, lint, dump, preview,
+serve)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from priorauth.errors import ExitCode
 
 @click.group()
 def templates() -> None:
-    """Tools for template authors: list, vars, lint, preview (see docs/templates.md)."""
+    """Tools for template authors: list, vars, lint, dump, preview, serve (docs/templates.md)."""
 
 
 @templates.command("list")

@@ -222,6 +222,10 @@ def test_render_says_which_template_and_rule(tmp_path: Path) -> None:
     forced = runner.invoke(main, ["render", str(CRPS), "--html", "--template", "peer-to-peer",
                                   "-o", str(tmp_path / "c.html")])
     assert "template: peer-to-peer (chosen with --template)" in forced.stderr
+    fax = runner.invoke(main, ["--redact", "render", str(aura), "--fax-cover", "--no-pdf-a",
+                               "--templates-dir", str(EXAMPLE), "-o", str(tmp_path / "d.pdf")])
+    assert fax.exit_code == 0, fax.stderr
+    assert "fax cover: fax-cover (no payer rule matched)" in fax.stderr
 
 
 # --- payer rules: names, aliases, payer id ---------------------------------------------------
