@@ -17,13 +17,12 @@ from priorauth.authoring.docs import _expandable, _members, _unwrap, top_level_v
 from priorauth.authoring.sample import lint_cases
 from priorauth.case.model import Case, LetterKind
 from priorauth.errors import PriorAuthError, TemplateError
+from priorauth.letter.payer_rules import CONFIG_NAME, parse_config
 from priorauth.letter.templates import (
-    CONFIG_NAME,
     KIND_TEMPLATES,
     TEMPLATE_SUFFIX,
     bundled_templates_dir,
     make_environment,
-    parse_config,
     search_path,
 )
 

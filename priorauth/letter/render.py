@@ -28,6 +28,7 @@ from priorauth.case.model import Case
 from priorauth.errors import CaseInvalid, Problem, RenderError, TemplateError
 from priorauth.letter.context import build_context, template_variables
 from priorauth.letter.fetcher import RefusedURL, fetcher_class
+from priorauth.letter.payer_rules import load_config
 from priorauth.letter.pdf import PdfOptions, merge, write_pdf
 from priorauth.letter.templates import (
     FAX_COVER,
@@ -35,7 +36,6 @@ from priorauth.letter.templates import (
     TEMPLATE_SUFFIX,
     bundled_templates_dir,
     check_template_name,
-    load_config,
     load_template,
     make_environment,
     render_within_budget,

@@ -25,8 +25,9 @@ from priorauth.authoring.dump import template_inputs
 from priorauth.authoring.sample import BARE_SAMPLES, lint_cases
 from priorauth.case.model import Case
 from priorauth.cli import main
+from priorauth.letter.payer_rules import TemplateConfig, parse_config
 from priorauth.letter.render import FaxInfo, Renderer
-from priorauth.letter.templates import bundled_templates_dir, parse_config
+from priorauth.letter.templates import bundled_templates_dir
 from tests.conftest import REPO, SAMPLES, pdf_pages
 
 BARE = bundled_templates_dir() / "sample-minimal.yaml"
@@ -263,8 +264,6 @@ payers:
 def test_payer_rules_match_names_aliases_and_ids(tmp_path: Path, case: Case,
                                                  expected: str) -> None:
     rules = parse_config(RULES, tmp_path / "priorauth-templates.yaml")
-    from priorauth.letter.templates import TemplateConfig
-
     assert TemplateConfig(rules).template_for(case, "letter") == expected
 
 
