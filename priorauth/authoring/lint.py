@@ -15,14 +15,15 @@ import jinja2
 from jinja2 import meta, nodes
 
 from priorauth.authoring.docs import _expandable, _members, _unwrap, top_level_variables
-from priorauth.authoring.sample import sample_case
+from priorauth.authoring.sample import lint_cases
+from priorauth.case.model import Case, LetterKind
 from priorauth.errors import PriorAuthError, TemplateError
+from priorauth.letter.payer_rules import CONFIG_NAME, parse_config
 from priorauth.letter.templates import (
-    CONFIG_NAME,
+    KIND_TEMPLATES,
     TEMPLATE_SUFFIX,
     bundled_templates_dir,
     make_environment,
-    parse_config,
     search_path,
 )
 
@@ -45,6 +46,8 @@ _ITERATING_FILTERS = {"map", "select", "reject"}
 _ATTACHMENT = re.compile(r"""\brel\s*=\s*["']?[^"'>]*\battachment\b""", re.I)
 _NO_ATTACHMENTS = ("asks to attach a file to the PDF (rel=\"attachment\"); letters may carry no "
                    "attachment but priorauth's own case.json")
+_NONE_WORD = re.compile(r"\bNone\b")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _assigned_names(tree: nodes.Template) -> set[str]:
@@ -82,8 +85,12 @@ def _parent_name(tree: nodes.Template) -> str | None:
 
 
 class _Linter:
-    def __init__(self, folder: Path, templates_dirs: Sequence[Path]) -> None:
+    def __init__(self, folder: Path, templates_dirs: Sequence[Path],
+                 cases: Sequence[tuple[str, Case]]) -> None:
         self.folder = folder.resolve()
+        self.cases = list(cases)
+        self.contexts: dict[int, Any] = {}
+        self.appeal_templates = {KIND_TEMPLATES[LetterKind.appeal]}
         self.path = search_path([folder, *templates_dirs])
         self.env = make_environment(self.path)
         self.problems: list[LintProblem] = []
@@ -178,6 +185,8 @@ class _Linter:
             return
         for index, rule in enumerate(rules):
             for role, template in rule.templates.items():
+                if role == KIND_TEMPLATES[LetterKind.appeal]:
+                    self.appeal_templates.add(template)
                 if self.parse(template + TEMPLATE_SUFFIX) is None:
                     self.add(config, 0, f"payers[{index}].templates.{role}: no template "
                                         f"'{template}{TEMPLATE_SUFFIX}' in the search path")
@@ -306,6 +315,8 @@ class _Linter:
                 line = data.lineno + data.data.count("\n", 0, match.start())
                 self.add(path, line, "the template " + _NO_ATTACHMENTS)
             for match in _URL_ATTR.finditer(data.data):
+                if match.end() == len(data.data):  # the URL goes on in a {{ … }}: unknowable
+                    continue
                 line = data.lineno + data.data.count("\n", 0, match.start())
                 self.check_url(path, line, match.group(1), base="")
 
@@ -340,32 +351,55 @@ class _Linter:
                                  "folder's assets/")
 
     def trial_render(self, path: Path, name: str) -> None:
+        """Render ``name`` with every lint case; the same mistake is reported once, naming the
+        first case that showed it. An appeal template gets only cases that have a denial."""
+        from priorauth.letter.context import build_context
         from priorauth.letter.render import FaxInfo, Renderer, refuse_attachments
 
-        case = sample_case()
+        renderer = Renderer(templates_dirs=self.path[:-1])
         extra = {"fax": FaxInfo(3, 1, 2, "letter")}
-        try:
-            renderer = Renderer(templates_dirs=self.path[:-1])
-            # Attachment links built at render time (rel="{{ 'attach' ~ 'ment' }}") show
-            # only in the output: the same check render makes before layout.
-            refuse_attachments(renderer.html(case, template=name, extra=extra))
-        except PriorAuthError as exc:
-            message = str(exc)
-            match = re.match(r"([^:\s]+\.j2):(\d+): (.*)", message, re.S)
-            if match:
-                file = next((p for p in (self.folder / match.group(1),) if p.is_file()), path)
-                self.add(file, int(match.group(2)), f"when rendering the sample case: "
-                                                    f"{match.group(3)}")
-            else:
-                self.add(path, 0, f"when rendering the sample case: {message}")
+        seen: set[tuple[str, int, str]] = set()
+        for label, case in self.cases:
+            if name in self.appeal_templates and case.letter.denial is None:
+                continue
+            if id(case) not in self.contexts:
+                self.contexts[id(case)] = build_context(case)
+            try:
+                html = renderer.html(case, self.contexts[id(case)], template=name, extra=extra)
+                # Attachment links built at render time (rel="{{ 'attach' ~ 'ment' }}") show
+                # only in the output: the same check render makes before layout.
+                refuse_attachments(html)
+                if _NONE_WORD.search(_TAG.sub(" ", html)) and \
+                        not _NONE_WORD.search(case.model_dump_json()):
+                    message = ("prints the word 'None' that the case does not hold: a missing "
+                               "value joined with '~' or passed through a filter such as "
+                               "'string'; guard it with {% if … %}")
+                    if (str(path), 0, message) not in seen:
+                        seen.add((str(path), 0, message))
+                        self.add(path, 0, f"when rendering {label}: {message}")
+            except PriorAuthError as exc:
+                message = str(exc)
+                match = re.match(r"([^:\s]+\.j2):(\d+): (.*)", message, re.S)
+                file, line = path, 0
+                if match:
+                    candidate = self.folder / match.group(1)
+                    file = candidate if candidate.is_file() else path
+                    line, message = int(match.group(2)), match.group(3)
+                if (str(file), line, message) in seen:
+                    continue
+                seen.add((str(file), line, message))
+                self.add(file, line, f"when rendering {label}: {message}")
 
 
-def lint(folder: Path, templates_dirs: Sequence[Path] = ()) -> list[LintProblem]:
+def lint(folder: Path, templates_dirs: Sequence[Path] = (),
+         cases: Sequence[Path] = ()) -> list[LintProblem]:
     """Problems in the templates, config and CSS of ``folder`` (searched before
-    ``templates_dirs`` and the bundled templates). An empty list means the folder is fine."""
+    ``templates_dirs`` and the bundled templates). Each template is rendered with ``cases``
+    (default: :func:`~priorauth.authoring.sample.lint_cases`). An empty list means the folder
+    is fine."""
     folder = Path(folder)
     if not folder.is_dir():
         raise TemplateError(f"{folder} is not a folder")
-    return _Linter(folder, templates_dirs).run()
+    return _Linter(folder, templates_dirs, lint_cases(cases)).run()
 
 

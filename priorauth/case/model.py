@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from priorauth.case.appeal import StatedReasons
+from priorauth.case.assets import AssetImage
 from priorauth.case.base import Model
 from priorauth.case.crps import CRPSCriteria
 from priorauth.case.fields import (
@@ -173,6 +174,10 @@ class Patient(Model):
 
 class Payer(Model):
     name: CleanName
+    id: CleanName | None = Field(
+        default=None, description="The payer's ID as it publishes it (e.g. the electronic "
+        "payer ID on the member card); template payer rules may match it (the bundled letters "
+        "do not print it).")
     plan: CleanName | None = None
     plan_type: PlanType = Field(
         default=PlanType.unknown,
@@ -199,6 +204,9 @@ class Provider(Model):
     phone: Phone
     fax: Phone | None = None
     email: CleanName | None = None
+    signature_image: AssetImage | None = Field(
+        default=None, description="Image of the signature, a file in the template folder's "
+        "assets/ (e.g. 'dr-lee.png'); printed above the typed signature block.")
 
 
 class Facility(Model):

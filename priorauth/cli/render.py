@@ -137,7 +137,13 @@ def render(case: Path, output: Path | None, as_html: bool, template: str | None,
         click.secho(f"tracked: {', '.join(f'{k} #{v}' for k, v in recorded.items())}",
                     err=True)
     pages = f", {result.pages} page{'s' if result.pages != 1 else ''}" if result.pages else ""
-    click.secho(f"template: {result.template}", err=True)
+    click.secho(f"template: {result.template} ({result.template_reason})", err=True)
+    if fax_cover:
+        from priorauth.letter.templates import FAX_COVER
+
+        renderer = pipeline.renderer
+        click.secho(f"fax cover: {renderer.template_name_for(loaded, FAX_COVER)} "
+                    f"({renderer.template_reason(loaded, FAX_COVER)})", err=True)
     if str(output) != "-":
         click.secho(f"wrote {output}{pages}", err=True, fg="green")
 

@@ -1,4 +1,5 @@
-"""``priorauth templates``: tools for template authors (list, vars, lint, preview)."""
+"""``priorauth templates``: tools for template authors (list, vars, lint, dump, preview,
+serve)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from priorauth.errors import ExitCode
 
 @click.group()
 def templates() -> None:
-    """Tools for template authors: list, vars, lint, preview (see docs/templates.md)."""
+    """Tools for template authors: list, vars, lint, dump, preview, serve (docs/templates.md)."""
 
 
 @templates.command("list")
@@ -49,12 +50,19 @@ def templates_vars(markdown: bool) -> None:
 
 @templates.command("lint")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--case", "case_paths", multiple=True,
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Render every template with this case (repeatable). Default: the bundled "
+                   "samples, full and with every optional field missing, and samples/*.yaml "
+                   "of the current folder that validate.")
 @templates_dir_option
-def templates_lint(folder: Path, templates_dirs: tuple[Path, ...]) -> None:
-    """Check a template folder: syntax, variables, filters, blocks, assets (exit 1 on any)."""
+def templates_lint(folder: Path, case_paths: tuple[Path, ...],
+                   templates_dirs: tuple[Path, ...]) -> None:
+    """Check a template folder: syntax, variables, filters, blocks, assets, and a render with
+    each case (exit 1 on any problem; a bad --case is exit 2)."""
     from priorauth.authoring import lint
 
-    problems = lint(folder, search_dirs(templates_dirs))
+    problems = lint(folder, search_dirs(templates_dirs), case_paths)
     for problem in problems:
         click.secho(problem.format(), err=True, fg="red")
     if problems:
@@ -63,6 +71,39 @@ def templates_lint(folder: Path, templates_dirs: tuple[Path, ...]) -> None:
                     fg="red", bold=True)
         sys.exit(ExitCode.NOT_MET)
     click.secho(f"{folder}: ok", err=True, fg="green")
+
+
+@templates.command("dump")
+@click.argument("case", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--template", default=None,
+              help="Template name (default: the one `render` would use for CASE).")
+@click.option("--policy", "policy_id", metavar="ID", help="Payer policy, as for `render`.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              default="-", show_default=True, help="Where to write the JSON.")
+@templates_dir_option
+def templates_dump(case: Path, template: str | None, policy_id: str | None, output: Path,
+                   templates_dirs: tuple[Path, ...]) -> None:
+    """The exact variables a template receives for CASE, as JSON (record values included).
+
+    Refused under --redact: the dump is the record. `templates vars` lists the same names
+    without values.
+    """
+    import json
+
+    from priorauth.authoring.dump import template_inputs
+    from priorauth.case.parse import load_case
+    from priorauth.cli._common import fail, root_param
+    from priorauth.output import write_output
+
+    if root_param("redact"):
+        fail("templates dump writes the record's values, so it does not run with --redact; "
+             "`priorauth templates vars` lists the variables without values")
+    name, variables = template_inputs(load_case(case), template=template,
+                                      templates_dirs=search_dirs(templates_dirs),
+                                      policy=policy_id)
+    text = json.dumps(variables, indent=2, ensure_ascii=False) + "\n"
+    write_output(output, text.encode("utf-8"))
+    click.secho(f"variables of template {name}", err=True)
 
 
 @templates.command("preview")

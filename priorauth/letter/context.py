@@ -88,8 +88,11 @@ class LetterContext:
     ARBs are one EHF class): the count the EHF criteria use."""
     request_codes: list[CodeLine]
     diagnosis_descriptions: dict[str, str]
-    criteria: list[Any] = field(default_factory=list)
-    evidence: list[Any] = field(default_factory=list)
+    criteria: list[CriterionResult] = field(default_factory=list)
+    """The policy's criteria this record meets, in policy order (unmet ones are left out of
+    the letter; empty when no policy applies)."""
+    evidence: list[CitedEvidence] = field(default_factory=list)
+    """Published evidence the letter cites: the case's own ``evidence`` ids, else the policy's."""
     severity: str | None = None
     severity_statement: str | None = None
     check: CheckReport | None = None

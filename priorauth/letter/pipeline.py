@@ -110,6 +110,9 @@ class LetterResult:
     warnings: tuple[Problem, ...]
     unanswered: tuple[ReasonStatus, ...] = ()
     """An appeal's stated reasons not fully answered (the letter prints only the answers)."""
+    template_reason: str = ""
+    """Why that template: ``--template``, a payer rule (file and index) or ``letter.kind``;
+    never a record value, so it may be printed under ``--redact``."""
 
     @property
     def all_met(self) -> bool:
@@ -174,7 +177,9 @@ class LetterPipeline:
         except FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: never let it out
             raise RenderError(f"the letter refers to something it may not load: {exc}") from None
         return LetterResult(data, fmt, pages, template, prepared.policy_id, prepared.unmet,
-                            prepared.no_policy, prepared.warnings, prepared.unanswered)
+                            prepared.no_policy, prepared.warnings,
+                            unanswered=prepared.unanswered,
+                            template_reason=self.renderer.template_reason(case))
 
     def render(self, case: Case, *, fmt: Format = "pdf", pdf_a: bool = True,
                tagged: bool = False, fax_cover: bool = False) -> LetterResult:

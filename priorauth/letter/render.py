@@ -25,9 +25,10 @@ from typing import Any
 import jinja2
 
 from priorauth.case.model import Case
-from priorauth.errors import RenderError, TemplateError
+from priorauth.errors import CaseInvalid, Problem, RenderError, TemplateError
 from priorauth.letter.context import build_context, template_variables
 from priorauth.letter.fetcher import RefusedURL, fetcher_class
+from priorauth.letter.payer_rules import load_config
 from priorauth.letter.pdf import PdfOptions, merge, write_pdf
 from priorauth.letter.templates import (
     FAX_COVER,
@@ -35,7 +36,6 @@ from priorauth.letter.templates import (
     TEMPLATE_SUFFIX,
     bundled_templates_dir,
     check_template_name,
-    load_config,
     load_template,
     make_environment,
     render_within_budget,
@@ -144,6 +144,19 @@ class Renderer:
             role = KIND_TEMPLATES[case.letter.kind]
         return self.config.template_for(case, role)
 
+    def template_reason(self, case: Case, role: str | None = None) -> str:
+        """Why :meth:`template_name_for` picked its template, in words that hold no record value:
+        ``--template``, the payer rule (its file and index) or ``letter.kind``."""
+        if role is None:
+            if self.template_name:
+                return "chosen with --template"
+            role = KIND_TEMPLATES[case.letter.kind]
+        rule = self.config.rule_for(case, role)
+        if rule is not None:
+            return f"payer rule {rule.label}"
+        return "letter.kind, no payer rule matched" if role in KIND_TEMPLATES.values() \
+            else "no payer rule matched"
+
     def get_template(self, name: str) -> jinja2.Template:
         if name not in self._templates:
             self._templates[name] = load_template(self.env, name)
@@ -155,6 +168,7 @@ class Renderer:
              extra: dict[str, Any] | None = None) -> str:
         """The letter as HTML (asset URLs are relative to the first template folder)."""
         name = template or self.template_name_for(case)
+        self.check_case_assets(case)
         compiled = self.get_template(name)
         context = context or build_context(case)
         variables = {**template_variables(case, context), **(extra or {})}
@@ -166,8 +180,9 @@ class Renderer:
             raise TemplateError(f"{self._where(name, exc)}: tried something templates may not "
                                 f"do: {exc}") from None
         except jinja2.UndefinedError as exc:
-            raise TemplateError(f"{self._where(name, exc)}: uses an undefined value: "
-                                f"{exc.message}") from None
+            what = "" if " has no attribute " in (exc.message or "") else \
+                "uses an undefined value: "
+            raise TemplateError(f"{self._where(name, exc)}: {what}{exc.message}") from None
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"{self._where(name, exc)}: {exc.message}") from None
         except jinja2.TemplateError as exc:
@@ -176,6 +191,22 @@ class Renderer:
                 RecursionError, MemoryError) as exc:  # {{ 1/0 }}, {{ x[99] }} ...: the template's
             raise TemplateError(f"{self._where(name, exc)}: {type(exc).__name__}: "  # mistake
                                 f"{str(exc)[:200]}") from None
+
+    def check_case_assets(self, case: Case) -> None:
+        """Files the case names in ``assets/`` (``provider.signature_image``) must be there: a
+        letter without the signature it was meant to carry is an error, not a blank."""
+        name = case.provider.signature_image
+        if name is None:
+            return
+        for root in self.asset_roots:
+            path = root / name
+            if path.is_file() and path.resolve().is_relative_to(root.resolve()):
+                return
+        raise CaseInvalid([Problem(
+            "provider.signature_image",
+            "names an image that is not in the assets/ folder of any template folder ("
+            + ", ".join(str(root) for root in self.asset_roots)
+            + "); put the file there (or pass --templates-dir) or fix the name", value=name)])
 
     @staticmethod
     def _where(name: str, exc: BaseException) -> str:

@@ -9,31 +9,32 @@
   attributes of case objects limited to their documented fields and properties, template names
   limited to plain ``*.j2`` file names inside the template folders.
 - **Selection.** ``letter.kind`` picks the default template (:data:`KIND_TEMPLATES`); a
-  ``priorauth-templates.yaml`` in a template folder may send a payer (by ``payer.name`` or
-  ``payer.policy_id``) to its own templates. See docs/templates.md.
+  ``priorauth-templates.yaml`` in a template folder may send a payer (by any of its names or
+  aliases, its ``payer.id``, and/or ``payer.policy_id``) to its own templates. See
+  docs/templates.md; the rules themselves are in :mod:`priorauth.letter.payer_rules`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import os
 import re
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel
 
-from priorauth._yaml import strict_load
-from priorauth.case.model import Case, LetterKind
+from priorauth.case.model import LetterKind
 from priorauth.errors import TemplateError
 from priorauth.letter.filters import FILTERS
 
@@ -286,6 +287,47 @@ def _bounded_filter(name: str) -> Callable[..., Any]:
     return run
 
 
+def attribute_names(obj: Any) -> list[str] | None:
+    """The attributes a template may read on a case object (fields and properties), or ``None``
+    for anything else."""
+    cls = type(obj)
+    if isinstance(obj, BaseModel):
+        names = list(cls.model_fields)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = [f.name for f in dataclasses.fields(obj)]
+    else:
+        return None
+    names += [name for name in dir(cls) if not name.startswith(("_", "model_"))
+              and _is_property(cls, name)]  # pydantic's own model_extra etc. are not case data
+    return names
+
+
+_LOCAL = re.compile(r"l_\d+_(\w+)")
+
+
+def _name_of(obj: Any) -> str:
+    """The template's own name for ``obj`` (``criterion`` in ``{% for criterion in … %}``),
+    found among the locals of the compiled template frame that asked; else its type's name.
+    Runs only when an attribute is missing."""
+    try:
+        frame: types.FrameType | None = sys._getframe(2)  # _name_of <- getattr <- template
+    except ValueError:  # called from the top of a stack (not from a template)
+        return type(obj).__name__
+    try:
+        for _ in range(3):
+            if frame is None:
+                break
+            if frame.f_code.co_filename.endswith(".j2") or "<template>" in frame.f_code.co_filename:
+                for key, value in frame.f_locals.items():
+                    match = _LOCAL.fullmatch(key)
+                    if match and value is obj:
+                        return match.group(1)
+            frame = frame.f_back
+    finally:
+        del frame
+    return type(obj).__name__
+
+
 class LetterSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, narrowed for letters.
 
@@ -307,6 +349,19 @@ class LetterSandbox(ImmutableSandboxedEnvironment):
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             return attr in {f.name for f in dataclasses.fields(obj)} or _is_property(cls, attr)
         return True
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        value = super().getattr(obj, attribute)
+        if (isinstance(value, jinja2.Undefined) and not isinstance(obj, jinja2.Undefined)
+                and not hasattr(obj, attribute)):  # refused internals keep the sandbox's word
+            known = attribute_names(obj)
+            if known is not None:
+                close = difflib.get_close_matches(attribute, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                return self.undefined(
+                    hint=f"{_name_of(obj)} has no attribute {attribute!r}{hint}",
+                    obj=obj, name=attribute)
+        return value
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any,
                    right: Any) -> Any:
@@ -374,10 +429,25 @@ def _breakable(value: Any) -> Any:
         m.group(0)[i:i + _BREAK_EVERY] for i in range(0, len(m.group(0)), _BREAK_EVERY)), value)
 
 
+class MissingValueError(jinja2.exceptions.TemplateRuntimeError):
+    """A ``{{ … }}`` printed ``None``: the record lacks that value, and a letter must never say
+    "plan None." — the template should leave the phrase out (``{% if … %}``)."""
+
+
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}`` passes here: ``None`` is refused (the error carries the template's
+    file:line), long unbreakable runs get break opportunities (:func:`_breakable`)."""
+    if value is None:
+        raise MissingValueError(
+            "prints a value the case does not have (None); wrap it in {% if … %} so the "
+            "letter leaves the phrase out")
+    return _breakable(value)
+
+
 def make_environment(folders: Sequence[Path]) -> LetterSandbox:
     env = LetterSandbox(
         loader=TemplateLoader(folders),
-        finalize=_breakable,
+        finalize=_finalize,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -422,100 +492,3 @@ def load_template(env: jinja2.Environment, name: str) -> jinja2.Template:
         raise TemplateError(f"{filename}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
         raise TemplateError(f"template '{name}': {exc.message}") from None
-
-
-# --- payer → template rules -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PayerRule:
-    """One entry of ``payers:`` in ``priorauth-templates.yaml``."""
-
-    source: Path
-    templates: dict[str, str]
-    name: str | None = None
-    policy_id: str | None = None
-
-    def matches(self, case: Case) -> bool:
-        if self.name is not None and _fold(self.name) != _fold(case.payer.name):
-            return False
-        if self.policy_id is not None:
-            return _fold(self.policy_id) == _fold(case.payer.policy_id or "")
-        return True
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-@dataclass
-class TemplateConfig:
-    """All payer rules of a search path, highest-priority folder first."""
-
-    rules: list[PayerRule] = field(default_factory=list)
-
-    def template_for(self, case: Case, role: str) -> str:
-        """The template name for ``role`` (``letter``, ``appeal``, …) and this case's payer.
-
-        A rule naming a policy wins over one naming only the payer; otherwise the first wins.
-        """
-        matching = [rule for rule in self.rules if role in rule.templates and rule.matches(case)]
-        matching.sort(key=lambda rule: rule.policy_id is None)
-        return matching[0].templates[role] if matching else role
-
-
-def load_config(folders: Sequence[Path]) -> TemplateConfig:
-    """Read ``priorauth-templates.yaml`` from every folder of the search path that has one."""
-    config = TemplateConfig()
-    for folder in folders:
-        path = Path(folder) / CONFIG_NAME
-        if path.is_file():
-            try:
-                text = path.read_text("utf-8")
-            except UnicodeDecodeError as exc:
-                raise TemplateError(f"{path}: is not UTF-8 text (byte {exc.start}); save it as "
-                                    "UTF-8") from None
-            config.rules.extend(parse_config(text, path))
-    return config
-
-
-def parse_config(text: str, source: Path) -> list[PayerRule]:
-    """Parse one config file; every mistake is a :class:`TemplateError` naming the file."""
-
-    def fail(message: str) -> TemplateError:
-        return TemplateError(f"{source}: {message}")
-
-    try:
-        data = strict_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc
-        raise TemplateError(f"{source}{line}: not valid YAML ({problem})") from None
-    if data is None:
-        return []
-    if not isinstance(data, dict) or set(data) - {"payers"}:
-        raise fail("the file holds one key, 'payers:', a list of rules (see docs/templates.md)")
-    entries = data.get("payers") or []
-    if not isinstance(entries, list):
-        raise fail("'payers' must be a list of rules")
-    rules = []
-    for index, entry in enumerate(entries):
-        where = f"payers[{index}]"
-        if not isinstance(entry, dict) or set(entry) - {"name", "policy_id", "templates"}:
-            raise fail(f"{where}: a rule has 'name' and/or 'policy_id', and 'templates'")
-        name, policy_id = entry.get("name"), entry.get("policy_id")
-        if name is None and policy_id is None:
-            raise fail(f"{where}: give the payer's 'name' or a 'policy_id' to match")
-        templates = entry.get("templates")
-        if not isinstance(templates, dict) or not templates:
-            raise fail(f"{where}.templates: map a role ({', '.join(ROLES)}) to a template name")
-        for role, template in templates.items():
-            if role not in ROLES:
-                raise fail(f"{where}.templates: unknown role {role!r} (use {', '.join(ROLES)})")
-            if not isinstance(template, str) or not TEMPLATE_NAME.fullmatch(template):
-                raise fail(f"{where}.templates.{role}: {template!r} is not a template name "
-                           "(letters, digits, '-' and '_', without .html.j2)")
-        rules.append(PayerRule(source, dict(templates), None if name is None else str(name),
-                               None if policy_id is None else str(policy_id)))
-    return rules

@@ -42,7 +42,9 @@ class Fact:
     plain information."""
 
     text: str
+    """The fact, in words built from the record."""
     counted: bool | None = None
+    """True: it counted towards the criterion; False: it did not; none: plain information."""
 
 
 @dataclass(frozen=True)
@@ -50,16 +52,21 @@ class CriterionResult:
     """One criterion of the policy, its verdict and the record facts behind it."""
 
     id: str
+    """The criterion's id in its policy file."""
     label: str
+    """The criterion as the policy states it (the letter's heading for it)."""
     verdict: Verdict
+    """'met', 'not met' or 'unknown'; a letter shows only met criteria."""
     summary: str
     """One line: what in the record meets the criterion, or what is missing."""
     facts: tuple[Fact, ...] = ()
+    """The record facts the verdict rests on."""
     fields: tuple[str, ...] = ()
     """The case fields (YAML paths) to fill or correct when the verdict is not met or unknown."""
 
     @property
     def met(self) -> bool:
+        """The verdict is 'met'."""
         return self.verdict is Verdict.met
 
 

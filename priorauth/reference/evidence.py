@@ -125,7 +125,9 @@ class CitedEvidence:
     """One item of the letter's "Published evidence" list."""
 
     id: str
+    """Its id in the evidence library (``priorauth evidence list``)."""
     citation: str
+    """Vancouver-style citation with only the identifiers the library holds."""
     summary: str
     """Design and size, then the neutral one-line summary."""
 

@@ -73,7 +73,8 @@ def test_policy_rule_beats_name_rule(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text,message", [
     ("payers: {a: 1}", "must be a list"),
-    ("payers:\n  - templates: {letter: x}", "give the payer's 'name' or a 'policy_id'"),
+    ("payers:\n  - templates: {letter: x}",
+     "give the payer's 'names', a 'payer_id' or a 'policy_id'"),
     ("payers:\n  - name: A\n    templates: {cover: x}", "unknown role 'cover'"),
     ("payers:\n  - name: A\n    templates: {letter: ../x}", "is not a template name"),
     ("payers: [", "not valid YAML"),
