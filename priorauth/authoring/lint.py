@@ -356,7 +356,12 @@ class _Linter:
         from priorauth.letter.context import build_context
         from priorauth.letter.render import FaxInfo, Renderer, refuse_attachments
 
-        renderer = Renderer(templates_dirs=self.path[:-1])
+        try:
+            renderer = Renderer(templates_dirs=self.path[:-1])
+        except PriorAuthError as exc:  # e.g. an assets folder leading outside: reported above
+            if "leads outside" not in str(exc):
+                self.add(path, 0, str(exc))
+            return
         extra = {"fax": FaxInfo(3, 1, 2, "letter")}
         seen: set[tuple[str, int, str]] = set()
         for label, case in self.cases:

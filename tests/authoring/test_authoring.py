@@ -315,7 +315,7 @@ def test_dump_shows_what_the_template_receives(tmp_path: Path) -> None:
     assert set(variables) == {"case", "letter", "patient", "payer", "provider", "facility",
                               "primary_diagnosis", "ctx"}
     first = variables["ctx"]["criteria"][0]
-    assert set(first) == {"id", "label", "verdict", "summary", "facts", "met"}
+    assert set(first) == {"id", "label", "verdict", "summary", "facts", "fields", "met"}
     assert first["verdict"] == "met"
     assert variables["payer"]["plan"] == "PPO Gold"
     assert variables["patient"]["full_name"] == "Riley Demo"  # properties too
