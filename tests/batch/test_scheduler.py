@@ -98,13 +98,14 @@ def test_report_names_template_policy_and_warnings_per_record(tmp_path: Path) ->
     assert result.exit_code in (0, 1), result.output
     written = json.loads(report.read_text())
     records = {r["id"]: r for r in written["records"]}
-    assert records["with-warning"]["warnings"] == ["diagnoses[0].description"]
+    # every bundled-policy letter warns that it cites the generic policy (payer.policy_id)
+    assert records["with-warning"]["warnings"] == ["diagnoses[0].description", "payer.policy_id"]
     assert "Something else" not in report.read_text()  # paths only, never the record's words
-    assert "warnings" not in records["sample-cm-aura"]
+    assert records["sample-cm-aura"]["warnings"] == ["payer.policy_id"]
     for record in records.values():
         assert record["template"] == "letter" and record["policy"]
     summary = written["summary"]
-    assert summary["templates_used"] == ["letter"] and summary["with_warnings"] == 1
+    assert summary["templates_used"] == ["letter"] and summary["with_warnings"] == 3
     assert summary["policies_used"] == sorted({r["policy"] for r in records.values()})
     assert len(summary["policies_used"]) == 2  # migraine and CRPS
 
