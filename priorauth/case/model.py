@@ -35,6 +35,7 @@ from priorauth.case.fields import (
     USState,
     ZIPCode,
 )
+from priorauth.case.infusions import Continuation
 from priorauth.case.plan import PlanType
 from priorauth.case.regimen import Regimen
 from priorauth.errors import FieldProblems, InvalidValue
@@ -55,6 +56,7 @@ class LetterKind(StrEnum):
     initial = "initial"
     appeal = "appeal"
     peer_to_peer = "peer_to_peer"
+    continuation = "continuation"
 
 
 class Urgency(StrEnum):
@@ -381,6 +383,9 @@ class Case(Model):
     requested: Requested
     screening: Screening = Field(default_factory=Screening)
     crps: CRPSCriteria | None = Field(default=None, description="Budapest CRPS criteria.")
+    continuation: Continuation | None = Field(
+        default=None, description="For a continuation letter: the approval it continues, the "
+                                  "infusions given and the measures before and after.")
     rationale: Text
     evidence: list[EvidenceId] = Field(
         default_factory=list, max_length=30, description="Ids from `priorauth evidence list`."
@@ -400,6 +405,10 @@ class Case(Model):
                 ("diagnoses", "mark exactly one diagnosis 'primary: true' "
                  f"(found {len(primaries)} of {len(self.diagnoses)})", "diagnoses.primary")
             )
+        if self.letter.kind is LetterKind.continuation and self.continuation is None:
+            problems.append(("continuation", "is required for a continuation letter: add the "
+                             "approval, the infusions and the baseline and follow-up measures "
+                             "(see docs/lifecycle.md)", "field.required"))
         dumped = self.model_dump(by_alias=True)
         problems += record_date_problems(dumped)
         total = _text_length(dumped)
@@ -425,7 +434,7 @@ def _text_length(value: Any) -> int:
 
 
 # Dates that may lie after the letter date: the letter's own date and the requested start.
-_MAY_BE_LATER = {"letter.date", "requested.start"}
+_MAY_BE_LATER = {"letter.date", "requested.start", "continuation.authorization.through"}
 
 
 def _date_fields(model: type[BaseModel], data: Any, path: str) -> Iterator[tuple[str, dt.date]]:

@@ -18,6 +18,7 @@ from priorauth.policy.budapest import BudapestAssessment, assess_case
 from priorauth.policy.checks import CheckReport, CriterionResult, check_case, choose_policy
 from priorauth.policy.consensus import Comparison, compare_all, documented_values
 from priorauth.policy.deadlines import DeadlineReport, case_deadlines
+from priorauth.policy.response import ResponseSummary, case_summary
 from priorauth.policy.spec import Policy
 from priorauth.reference import catalogue, icd, load_yaml
 from priorauth.reference.evidence import CitedEvidence, cite
@@ -107,6 +108,10 @@ class LetterContext:
     """The policy's consensus-guideline points, met or not (empty when it names none)."""
     consensus_evidence: CitedEvidence | None = None
     """The citation of the guideline the consensus points follow."""
+    response: ResponseSummary | None = None
+    """A continuation letter's measured response, computed from ``case.continuation`` (None for
+    other letters): ``changes`` (before, after, reduction_percent), ``series``,
+    ``intervals_days``, ``relief_weeks``, ``serious_adverse_events``, ``indication``."""
     deadlines: DeadlineReport | None = None
     """Appeal deadlines for the denial the letter answers, by ``payer.plan_type`` (None without
     a denial); ``deadlines.lines`` are the lines the fax cover prints."""
@@ -198,6 +203,7 @@ def context_for(case: Case, report: CheckReport | None) -> LetterContext:
         consensus_evidence=next(iter(cite([report.policy.consensus_evidence])), None)
         if report and report.policy.consensus_evidence else None,
         deadlines=case_deadlines(case),
+        response=case_summary(case),
     )
 
 

@@ -47,6 +47,7 @@ KIND_TEMPLATES: dict[LetterKind, str] = {
     LetterKind.initial: "letter",
     LetterKind.appeal: "appeal",
     LetterKind.peer_to_peer: "peer-to-peer",
+    LetterKind.continuation: "continuation",
 }
 """The template each ``letter.kind`` gets unless ``--template`` or a payer rule says otherwise."""
 

@@ -554,6 +554,10 @@ def check_case(case: Case, policy: Policy | str | None = None) -> CheckReport:
     chosen = resolve_policy(case, policy)
     all_trials = trials(case)
     results = tuple(evaluate(case, c, chosen, all_trials) for c in chosen.criteria)
+    if case.continuation is not None:  # a continuation request: the measured response too
+        from priorauth.policy.continuation import continuation_results
+
+        results += tuple(continuation_results(case))
     severity = statement = None
     severity_facts: list[str] = []
     for level in chosen.severity:

@@ -16,7 +16,8 @@ from priorauth.cli import main
 from tests.conftest import SAMPLES
 
 CASES = ["chronic-migraine-with-aura", "fails-criteria", "crps", "no-policy",
-         "appeal-investigational", "appeal-unanswered"]
+         "appeal-investigational", "appeal-unanswered", "continuation-migraine",
+         "continuation-below-threshold"]
 
 
 def _case_file(name: str, folder: Path) -> Path:

@@ -62,7 +62,19 @@ def _sample(kind: LetterKind) -> priorauth.Case:
                           .read_text("utf-8"))
     data = copy.deepcopy(data)
     data["letter"]["kind"] = kind.value
+    if kind is LetterKind.continuation:  # the bundled sample is an appeal: give it a series
+        data["continuation"] = CONTINUATION
     return priorauth.parse_case(data, source="sample-case.yaml")
+
+
+CONTINUATION = {
+    "authorization": {"reference": "AUTH-2026-0007", "sessions_approved": 5,
+                      "through": "2026-12-31"},
+    "infusions": [{"date": f"2026-11-0{day}", "rate": 0.5, "unit": "mg/kg/h", "hours": 4}
+                  for day in range(2, 7)],
+    "baseline": {"date": "2026-10-28", "headache_days_per_month": 24, "midas": 96},
+    "follow_up": {"date": "2026-12-15", "headache_days_per_month": 11, "midas": 50},
+}
 
 
 @pytest.mark.parametrize("kind", list(LetterKind), ids=lambda k: k.value)
@@ -87,7 +99,7 @@ def test_template_text_matches_golden(template: str, kind: LetterKind,
         "`python -m pytest tests/letter/test_golden.py --update-golden` and review the diff")
 
 
-GOLDEN_SAMPLES = ["appeal-investigational"]
+GOLDEN_SAMPLES = ["appeal-investigational", "continuation-migraine"]
 """Samples whose whole letter text is kept as a golden (the sample-case goldens above cover each
 template; these cover sections the synthetic sample case does not fill)."""
 
