@@ -163,3 +163,12 @@ def test_reduction_is_bounded_and_signed(before: float, after: float) -> None:
     else:
         assert percent is not None and percent <= 100
         assert (percent > 0) == (after < before) or abs(before - after) / before < 0.0005
+
+
+def test_the_fax_cover_names_a_continuation(tmp_path: Any) -> None:
+    target = tmp_path / "c.pdf"
+    out = CliRunner().invoke(main, ["render", str(MEETS), "--fax-cover", "-o", str(target)])
+    assert out.exit_code == 0, out.output
+    cover = pdf_pages(target.read_bytes())[0]
+    assert "Request for continued authorization" in cover
+    assert "Request for prior authorization" not in cover
