@@ -82,7 +82,7 @@ class FaxInfo:
     document_pages: int
     """Pages of the letter behind the cover."""
     document: str
-    """Template role of the letter behind the cover: letter, appeal, peer-to-peer or continuation."""
+    """Template role of the letter behind the cover (letter, appeal, peer-to-peer, continuation)."""
 
 
 _ATTACHMENT = re.compile(
