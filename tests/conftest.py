@@ -61,3 +61,29 @@ def rendered_samples() -> dict[str, bytes]:
 
     renderer = Renderer()
     return {p.stem: renderer.pdf(load_case(p)) for p in VALID_SAMPLES}
+
+
+def apply_changes(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with dotted changes applied in place (``crps__vasomotor__sign=False``);
+    a value of None removes the key."""
+    for dotted, value in changes.items():
+        target = data
+        *parents, last = dotted.split("__")
+        for key in parents:
+            target = target.setdefault(key, {})
+        if value is None:
+            target.pop(last, None)
+        else:
+            target[last] = value
+    return data
+
+
+def yaml_problems(text: str) -> dict[str, str]:
+    """``path -> message`` of every problem in a YAML case text ({} when it is valid)."""
+    import priorauth
+
+    try:
+        priorauth.parse_case(text, format="yaml")
+    except priorauth.CaseInvalid as exc:
+        return {p.path: p.message for p in exc.problems}
+    return {}

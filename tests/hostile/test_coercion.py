@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import priorauth
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, yaml_problems
 
 TEXT = (SAMPLES / "chronic-migraine-with-aura.yaml").read_text("utf-8")
 
@@ -19,12 +19,7 @@ def _with(old: str, new: str) -> str:
     return TEXT.replace(old, new, 1)
 
 
-def _problems(text: str) -> dict[str, str]:
-    try:
-        priorauth.parse_case(text, format="yaml")
-    except priorauth.CaseInvalid as exc:
-        return {p.path: p.message for p in exc.problems}
-    return {}
+_problems = yaml_problems
 
 
 def test_identifiers_keep_what_was_typed() -> None:

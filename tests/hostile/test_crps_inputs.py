@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import priorauth
 from priorauth.case.parse import case_from_data
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, yaml_problems
 
 TEXT = (SAMPLES / "crps.yaml").read_text("utf-8")
 
@@ -19,12 +19,7 @@ def _with(old: str, new: str) -> str:
     return TEXT.replace(old, new, 1)
 
 
-def _problems(text: str) -> dict[str, str]:
-    try:
-        priorauth.parse_case(text, format="yaml")
-    except priorauth.CaseInvalid as exc:
-        return {p.path: p.message for p in exc.problems}
-    return {}
+_problems = yaml_problems
 
 
 @pytest.mark.parametrize("value", ["1", "0", "'yes'", "'true'", "maybe", "[true]", "{a: 1}",

@@ -18,6 +18,7 @@ from priorauth.errors import NoPolicyError, PolicyError
 from priorauth.letter.context import build_context
 from priorauth.policy.checks import CheckReport, Verdict, check_case, record_warnings
 from priorauth.policy.spec import bundled_policies, get_policy, parse_policy
+from tests.conftest import apply_changes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 BASE: dict[str, Any] = yaml.safe_load(
@@ -38,16 +39,7 @@ def make_case(therapies: list[dict[str, Any]] | None = None, **changes: Any) -> 
     data = copy.deepcopy(BASE)
     if therapies is not None:
         data["prior_therapies"] = therapies
-    for dotted, value in changes.items():
-        target = data
-        *parents, last = dotted.split("__")
-        for key in parents:
-            target = target.setdefault(key, {})
-        if value is None:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return case_from_data(data)
+    return case_from_data(apply_changes(data, changes))
 
 
 def result(report: CheckReport, criterion_id: str) -> Any:

@@ -19,7 +19,7 @@ from priorauth.case.parse import case_from_data
 from priorauth.errors import CaseInvalid, PolicyError
 from priorauth.policy.checks import CheckReport, CriterionResult, Verdict, check_case
 from priorauth.policy.spec import parse_policy
-from tests.conftest import pdf_pages
+from tests.conftest import apply_changes, pdf_pages
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 CRPS: dict[str, Any] = yaml.safe_load((SAMPLES / "crps.yaml").read_text(encoding="utf-8"))
@@ -28,16 +28,7 @@ CRPS: dict[str, Any] = yaml.safe_load((SAMPLES / "crps.yaml").read_text(encoding
 def crps_case(**changes: Any) -> priorauth.Case:
     """The CRPS sample with dotted changes (``crps__vasomotor__sign=False``); None removes."""
     data = copy.deepcopy(CRPS)
-    for dotted, value in changes.items():
-        target = data
-        *parents, last = dotted.split("__")
-        for key in parents:
-            target = target.setdefault(key, {})
-        if value is None:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return case_from_data(data)
+    return case_from_data(apply_changes(data, changes))
 
 
 def result(report: CheckReport, criterion_id: str) -> CriterionResult:
