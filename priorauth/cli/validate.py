@@ -84,7 +84,7 @@ def parse_record(record: Record) -> tuple[Case, Locator]:
 
 def _warnings(case: Case) -> list[Problem]:
     from priorauth.letter.glyphs import missing_glyphs
-    from priorauth.policy.checks import record_warnings
+    from priorauth.policy.warnings import record_warnings
     from priorauth.reference.icd import fiscal_year_note
 
     found = list(record_warnings(case))

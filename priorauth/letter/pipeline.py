@@ -154,7 +154,7 @@ class LetterPipeline:
         if report is not None:
             warnings = tuple(report.warnings)
         else:
-            from priorauth.policy.checks import record_warnings
+            from priorauth.policy.warnings import record_warnings
 
             warnings = tuple(record_warnings(case))
         return Prepared(case, context_for(case, report), report, warnings)

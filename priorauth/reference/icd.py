@@ -36,12 +36,16 @@ def _index_text() -> str:
     return "\n" + gzip.decompress(raw).decode("utf-8")
 
 
+@functools.cache
 def index_source() -> str:
-    """The index's provenance line (library version and code-table release)."""
-    for line in _index_text().splitlines():
-        if line.startswith("# generated"):
-            return line[2:]
-    return ""
+    """The index's provenance line (library version and code-table release); found in place,
+    not by splitting the ~75,000-line index (that cost ``validate`` 20 ms a call)."""
+    text = _index_text()
+    start = text.find("\n# generated")
+    if start < 0:
+        return ""
+    end = text.find("\n", start + 1)
+    return text[start + 3: end if end >= 0 else len(text)]
 
 
 def _parse(line: str) -> IcdCode:
