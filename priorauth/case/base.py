@@ -22,6 +22,7 @@ class Model(BaseModel):
         allow_inf_nan=False,
         populate_by_name=True,
         use_enum_values=False,
+        defer_build=True,
     )
 
     @model_validator(mode="before")
