@@ -26,7 +26,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "chronic-migraine-with-aura.yaml"
-KILLS = int(os.environ.get("PRIORAUTH_CRASH_KILLS", "30"))
+KILLS = int(os.environ.get("PRIORAUTH_CRASH_KILLS", "20"))
 
 HARNESS = r"""
 import json, os, random, signal, sys, time
