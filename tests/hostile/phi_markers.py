@@ -20,7 +20,8 @@ from priorauth.errors import CaseInvalid
 from tests.conftest import SAMPLES
 
 SAMPLE: dict[str, Any] = yaml.safe_load(
-    (SAMPLES / "chronic-migraine-with-aura.yaml").read_text("utf-8"))
+    (SAMPLES / "continuation-migraine.yaml").read_text("utf-8"))
+"""The continuation sample: every field of the initial letter plus the infusion log."""
 PREFIX = "Qzv"
 """No word of a message, template or policy contains it."""
 UNIQUE_DATES = {("patient", "date_of_birth"): "1961-07-23"}
