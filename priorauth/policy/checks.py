@@ -14,61 +14,16 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from priorauth.case.model import Case, Outcome, PriorTherapy, Sex
 from priorauth.errors import PolicyError, Problem
 from priorauth.letter.filters import us_date, weeks_between
 from priorauth.policy.choice import choose_policy, policy_warnings, resolve_policy
+from priorauth.policy.results import VERDICT_RANK, CriterionResult, Fact, Verdict
 from priorauth.policy.spec import Criterion, Policy, TrialRule
 from priorauth.policy.warnings import record_warnings
 from priorauth.reference import catalogue, icd, label
 from priorauth.reference.catalogue import ClassResolution
-
-
-class Verdict(StrEnum):
-    """A criterion's verdict: met, not met, or unknown (the record does not say enough)."""
-
-    met = "met"
-    not_met = "not met"
-    unknown = "unknown"
-
-
-_RANK = {Verdict.met: 2, Verdict.unknown: 1, Verdict.not_met: 0}
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One record fact a verdict rests on. ``counted``: True counted, False did not count, None
-    plain information."""
-
-    text: str
-    """The fact, in words built from the record."""
-    counted: bool | None = None
-    """True: it counted towards the criterion; False: it did not; none: plain information."""
-
-
-@dataclass(frozen=True)
-class CriterionResult:
-    """One criterion of the policy, its verdict and the record facts behind it."""
-
-    id: str
-    """The criterion's id in its policy file."""
-    label: str
-    """The criterion as the policy states it (the letter's heading for it)."""
-    verdict: Verdict
-    """'met', 'not met' or 'unknown'; a letter shows only met criteria."""
-    summary: str
-    """One line: what in the record meets the criterion, or what is missing."""
-    facts: tuple[Fact, ...] = ()
-    """The record facts the verdict rests on."""
-    fields: tuple[str, ...] = ()
-    """The case fields (YAML paths) to fill or correct when the verdict is not met or unknown."""
-
-    @property
-    def met(self) -> bool:
-        """The verdict is 'met'."""
-        return self.verdict is Verdict.met
 
 
 @dataclass(frozen=True)
@@ -273,7 +228,7 @@ def _burden(case: Case, criterion: Criterion) -> CriterionResult:
         else:
             verdicts.append(Verdict.not_met)
             facts.append(Fact(f"{name}: {_show(value)} (needs {comparison.describe()})", False))
-    verdict = min(verdicts, key=_RANK.__getitem__)
+    verdict = min(verdicts, key=VERDICT_RANK.__getitem__)
     return _result(criterion, verdict, "; ".join(f.text for f in facts), facts, fields)
 
 
@@ -331,7 +286,7 @@ def _failed_classes(case: Case, criterion: Criterion, policy: Policy,
     met_groups: dict[str, Trial] = {}
     unknown_groups: list[str] = []
     for key, items in groups.items():
-        best = max(items, key=lambda item: _RANK[item[1]])
+        best = max(items, key=lambda item: VERDICT_RANK[item[1]])
         name = _group_label(key, count_by)
         if best[1] is Verdict.met:
             met_groups[key] = best[0]
@@ -483,7 +438,7 @@ def _request_codes(case: Case, criterion: Criterion) -> CriterionResult:
 def _any_of(case: Case, criterion: Criterion, policy: Policy,
             all_trials: Sequence[Trial]) -> CriterionResult:
     results = [evaluate(case, child, policy, all_trials) for child in criterion.children]
-    best = max(results, key=lambda r: _RANK[r.verdict])
+    best = max(results, key=lambda r: VERDICT_RANK[r.verdict])
     facts = [Fact(f"option '{r.label}': {r.verdict.value}: {r.summary}",
                   True if r.met else None) for r in results]
     fields = [] if best.met else [f for r in results for f in r.fields]

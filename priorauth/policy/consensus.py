@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from priorauth.case.model import Case, Requested
 from priorauth.policy.budapest import assess_case
-from priorauth.policy.checks import CriterionResult, Fact, Verdict
-from priorauth.policy.spec import Criterion
+from priorauth.policy.results import CriterionResult, Fact, Verdict
 from priorauth.reference.regimens import RACEMIC, StudyRegimen, indications, regimens
+
+if TYPE_CHECKING:  # spec.py imports this module to parse these kinds
+    from priorauth.policy.spec import Criterion
 
 KINDS = ("budapest", "regimen_in", "documented")
 DOCUMENTABLE = {

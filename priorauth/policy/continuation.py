@@ -6,8 +6,8 @@ the gap between series). Added to the policy's own criteria by :func:`check_case
 from __future__ import annotations
 
 from priorauth.case.model import Case
-from priorauth.policy.checks import CriterionResult, Fact, Verdict
 from priorauth.policy.response import ResponseSummary, case_summary
+from priorauth.policy.results import CriterionResult, Fact, Verdict
 
 
 def _pct(value: float | None) -> str:
