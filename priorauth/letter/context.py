@@ -12,8 +12,8 @@ from typing import Any
 
 from priorauth.case.appeal import ReasonStatus, appeal_report
 from priorauth.case.model import Case, PriorTherapy, Role
+from priorauth.dates import weeks_between
 from priorauth.letter.appeal import ReasonSection, reason_sections
-from priorauth.letter.filters import weeks_between
 from priorauth.policy.budapest import BudapestAssessment, assess_case
 from priorauth.policy.checks import CheckReport, CriterionResult, check_case, choose_policy
 from priorauth.policy.consensus import Comparison, compare_all, documented_values

@@ -6,28 +6,13 @@ built-in filters.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from priorauth.dates import long_date, us_date, weeks_between
 from priorauth.reference import label
 
-
-def us_date(value: dt.date | None) -> str:
-    """03/14/2024 — the form US payers use for DOB and service dates."""
-    return value.strftime("%m/%d/%Y") if value else ""
-
-
-def long_date(value: dt.date | None) -> str:
-    """November 20, 2026 — for the letter date."""
-    return f"{value:%B} {value.day}, {value.year}" if value else ""
-
-
-def weeks_between(start: dt.date | None, end: dt.date | None) -> float | None:
-    """Whole-day duration in weeks, or None when a date is missing."""
-    if start is None or end is None:
-        return None
-    return (end - start).days / 7
+__all__ = ["FILTERS", "long_date", "paragraphs", "us_date", "weeks", "weeks_between"]
 
 
 def weeks(value: float | None) -> str:

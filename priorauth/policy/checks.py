@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from priorauth.case.model import Case, Outcome, PriorTherapy, Sex
+from priorauth.dates import us_date, weeks_between
 from priorauth.errors import PolicyError, Problem
-from priorauth.letter.filters import us_date, weeks_between
 from priorauth.policy.choice import choose_policy, policy_warnings, resolve_policy
 from priorauth.policy.results import VERDICT_RANK, CriterionResult, Fact, Verdict
 from priorauth.policy.spec import Criterion, Policy, TrialRule
